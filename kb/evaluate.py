@@ -1,0 +1,136 @@
+"""Benchmarks: ObliQA passage retrieval scored as in the RIRAG shared task.
+
+The dataset stays outside the repository; these functions read it where it
+lies and write only temporary files.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.errors import KbError
+
+HEADING_CHARS = 100  # a passage this short with no sentence end is a heading
+
+
+def recall_at(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
+    """|gold ∩ top k| / |gold|."""
+    return len(gold & set(ranked[:k])) / len(gold) if gold else 0.0
+
+
+def average_precision_at(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
+    """Sum of precision@r over hits at rank r <= k, over min(|gold|, k)."""
+    hits, total = 0, 0.0
+    for r, item in enumerate(ranked[:k], 1):
+        if item in gold:
+            hits += 1
+            total += hits / r
+    return total / min(len(gold), k) if gold else 0.0
+
+
+def reciprocal_rank_at(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
+    for r, item in enumerate(ranked[:k], 1):
+        if item in gold:
+            return 1.0 / r
+    return 0.0
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))] if ordered else 0.0
+
+
+def _norm_id(passage_id: str) -> str:
+    return passage_id.strip().rstrip(".")
+
+
+def passage_key(document_id: int | str, passage_id: str) -> str:
+    """The id a passage gets in the index: "<DocumentID>|<PassageID>"."""
+    return f"{document_id}|{_norm_id(passage_id)}"
+
+
+def _is_heading(text: str) -> bool:
+    text = text.strip()
+    return 0 < len(text) <= HEADING_CHARS and not re.search(r"[.:;]$", text) and "\n" not in text
+
+
+def obliqa_to_jsonl(dataset: Path, out: Path) -> int:
+    """Write ObliQA's structured passages as our JSONL; returns the passages written.
+
+    Each passage gets its parent headings as its section path, derived from the
+    dotted PassageID ("1.1.2" under "1.1" under "1"), since a passage's own
+    text does not say what it is about. Repeated (DocumentID, PassageID)
+    pairs count as one passage; passages without text are left out.
+    """
+    names = json.loads((dataset / "document_map.json").read_text(encoding="utf-8"))
+    written = 0
+    with open(out, "w", encoding="utf-8") as sink:
+        for path in sorted((dataset / "docs").glob("*.json"), key=lambda p: int(p.stem)):
+            passages = json.loads(path.read_text(encoding="utf-8"))
+            doc_number = path.stem
+            title = max(names.get(doc_number, {}).get("names", [doc_number]), key=len)
+            headings: dict[str, str] = {}
+            seen: set[str] = set()
+            for p in passages:
+                pid = _norm_id(p["PassageID"])
+                text = p["Passage"] or ""
+                if _is_heading(text) and pid not in headings:
+                    headings[pid] = text.strip()
+                key = passage_key(p["DocumentID"], p["PassageID"])
+                if not text.strip() or key in seen:
+                    continue
+                seen.add(key)
+                parts = pid.split(".")
+                parents = [headings[".".join(parts[:i])] for i in range(1, len(parts)) if ".".join(parts[:i]) in headings]
+                row = {"id": key, "text": text, "doc_id": f"obliqa/{doc_number}", "title": title,
+                       "section": " > ".join([*parents, pid]), "type": "regulation"}
+                sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                written += 1
+    return written
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    gold: frozenset[str]
+
+
+def obliqa_questions(dataset: Path, split: str) -> list[Question]:
+    path = dataset / f"ObliQA_{split}.json"
+    if not path.is_file():
+        raise KbError(f"no {path.name} in {dataset}: give the folder that holds ObliQA_{split}.json")
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return [
+        Question(r["QuestionID"], r["Question"], frozenset(passage_key(p["DocumentID"], p["PassageID"]) for p in r["Passages"]))
+        for r in rows
+    ]
+
+
+def score_run(
+    questions: Sequence[Question], retrieve: Callable[[str], list[str]], k: int = 10
+) -> dict[str, float]:
+    """Recall@k, MAP@k, MRR@k and per-query latency of ``retrieve`` over the questions."""
+    recall, ap, rr, times = [], [], [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        ranked = retrieve(q.text)
+        times.append((time.perf_counter() - t0) * 1000)
+        ranked = list(dict.fromkeys(ranked))[:k]
+        recall.append(recall_at(ranked, set(q.gold), k))
+        ap.append(average_precision_at(ranked, set(q.gold), k))
+        rr.append(reciprocal_rank_at(ranked, set(q.gold), k))
+    return {
+        f"recall@{k}": round(statistics.fmean(recall), 4),
+        f"map@{k}": round(statistics.fmean(ap), 4),
+        f"mrr@{k}": round(statistics.fmean(rr), 4),
+        "queries": len(questions),
+        "p50_ms": round(percentile(times, 50), 2),
+        "p95_ms": round(percentile(times, 95), 2),
+    }

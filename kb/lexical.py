@@ -1,0 +1,93 @@
+"""BM25 over chunk texts with bm25s: English stemming and stop words, CJK bigrams.
+
+Chinese has no spaces between words, so each run of CJK characters is
+indexed as its overlapping character bigrams (a single character stands
+alone); a Chinese question then matches Chinese text without a segmenter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+TOKENIZER_VERSION = 1
+
+_CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _cjk_bigrams(match: re.Match) -> str:
+    run = match.group(0)
+    if len(run) == 1:
+        return f" {run}{run} "  # doubled so the 2-character token pattern keeps it
+    return " " + " ".join(run[i : i + 2] for i in range(len(run) - 1)) + " "
+
+
+class Tokenizer:
+    """Text to BM25 terms; the same for documents and queries."""
+
+    def __init__(self) -> None:
+        import bm25s.stopwords
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWords
+        self._stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN)
+
+    def __call__(self, texts: list[str]) -> list[list[str]]:
+        out = []
+        for text in texts:
+            text = _CJK_RUN.sub(_cjk_bigrams, text.lower())
+            words = [w for w in _TOKEN.findall(text) if w not in self._stopwords]
+            out.append(self._stem(words))
+        return out
+
+
+class LexicalIndex:
+    """A BM25 index over texts in a fixed order (position i is text i)."""
+
+    def __init__(self, retriever=None, size: int = 0) -> None:
+        self._retriever = retriever
+        self.size = size
+        self._tokenize = Tokenizer()
+
+    @classmethod
+    def build(cls, texts: list[str]) -> LexicalIndex:
+        """Index ``texts``; an empty list gives an index that scores nothing."""
+        import bm25s
+
+        if not texts:
+            return cls(None, 0)
+        retriever = bm25s.BM25()
+        retriever.index(Tokenizer()(texts), show_progress=False)
+        return cls(retriever, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every indexed text for ``query`` (float32, length ``size``)."""
+        if self._retriever is None:
+            return np.zeros(self.size, dtype=np.float32)
+        terms = self._tokenize([query])[0]
+        ids = self._retriever.get_tokens_ids(terms)
+        if not ids:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "lexical.json").write_text(
+            json.dumps({"size": self.size, "tokenizer_version": TOKENIZER_VERSION}), encoding="utf-8"
+        )
+        if self._retriever is not None:
+            self._retriever.save(str(path), show_progress=False)
+
+    @classmethod
+    def load(cls, path: Path) -> LexicalIndex:
+        import bm25s
+
+        meta = json.loads((path / "lexical.json").read_text(encoding="utf-8"))
+        if meta["size"] == 0:
+            return cls(None, 0)
+        retriever = bm25s.BM25.load(str(path), mmap=False, show_progress=False)
+        return cls(retriever, int(meta["size"]))

@@ -1,0 +1,110 @@
+"""Hybrid search over a snapshot: BM25 and dense candidates, fused; exact references first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kb.config import Settings
+from kb.encoder import Encoder
+from kb.errors import QueryError
+from kb.fusion import fuse, top_k
+from kb.lexical import Tokenizer
+from kb.references import parse_query_refs
+from kb.snapshot import Filters, Snapshot
+from kb.types import Hit
+
+
+def check_query(query: str, settings: Settings) -> str:
+    """The query stripped, or QueryError when it is empty or too long."""
+    text = (query or "").strip()
+    if not text:
+        raise QueryError("the query is empty: type a question or some words to search for")
+    if len(text) > settings.max_query_chars:
+        raise QueryError(
+            f"the query has {len(text)} characters, more than the limit of {settings.max_query_chars}: "
+            "shorten it, or raise max_query_chars (KB_MAX_QUERY_CHARS)"
+        )
+    return text
+
+
+class Searcher:
+    """Searches one snapshot with one encoder; cheap to make, holds no model itself."""
+
+    def __init__(self, snapshot: Snapshot, encoder: Encoder, settings: Settings) -> None:
+        self.snapshot = snapshot
+        self.encoder = encoder
+        self.settings = settings
+        self._tokenize = Tokenizer()
+        self._title_terms: dict[str, set[str]] = {}
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``: units it names exactly first, then by fused score."""
+        text = check_query(query, self.settings)
+        k = k or self.settings.k
+        snap = self.snapshot
+        if len(snap) == 0:
+            return []
+        mask = snap.mask(filters)
+        if mask is not None and not mask.any():
+            return []
+        qvec = self.encoder.encode([text])
+        lexical = snap.lexical.scores(text)
+        pool = max(self.settings.pool, k)
+        lex_masked = lexical if mask is None else np.where(mask, lexical, -np.inf)
+        lex_top = top_k(lex_masked, pool)
+        lex_top = lex_top[np.isfinite(lex_masked[lex_top])]
+        allowed = None if mask is None else snap.vector_ids[mask]
+        ids, _ = snap.dense.search(qvec, pool, allowed)
+        dense_top = snap.positions(ids[0][ids[0] >= 0])
+        exact = self._exact(text, mask)
+        cand = np.unique(np.concatenate([lex_top, dense_top, np.asarray(exact, dtype=np.int64)]))
+        dense_c = snap.vectors[cand] @ qvec[0]
+        lex_c = lexical[cand]
+        fused = fuse(self.settings.fusion, dense_c, lex_c, self.settings.bm25_weight)
+        fused = fused - self.settings.superseded_penalty * (~snap.in_force[cand])
+        order = cand[np.argsort(-fused, kind="stable")]
+        score = dict(zip(cand.tolist(), fused.tolist()))
+        dense = dict(zip(cand.tolist(), dense_c.tolist()))
+        ranked = list(dict.fromkeys([*exact[:k], *order.tolist()]))[:k]
+        exact_set = set(exact[:k])
+        return [self._hit(p, score[p], dense[p], float(lexical[p]), p in exact_set) for p in ranked]
+
+    def _exact(self, query: str, mask: np.ndarray | None) -> list[int]:
+        """Positions of the units the query names, best document first."""
+        refs = parse_query_refs(query)
+        if not refs:
+            return []
+        snap = self.snapshot
+        rest = query
+        for a, b in sorted((span for _, span in refs), reverse=True):
+            rest = rest[:a] + " " + rest[b:]
+        words = set(self._tokenize([rest])[0])
+        found: dict[int, tuple] = {}
+        for ref, _ in refs:
+            for pos, strength in snap.ref_positions(ref):
+                if mask is not None and not mask[pos]:
+                    continue
+                overlap = len(words & self._terms_of_title(snap.chunks[pos].doc_id)) if words else 0
+                key = (overlap, strength, bool(snap.in_force[pos]), -pos)
+                if pos not in found or key > found[pos]:
+                    found[pos] = key
+        if not found:
+            return []
+        best_overlap = max(key[0] for key in found.values())
+        kept = {p: key for p, key in found.items() if key[0] == best_overlap}
+        return sorted(kept, key=lambda p: kept[p], reverse=True)
+
+    def _terms_of_title(self, doc_id: str) -> set[str]:
+        if doc_id not in self._title_terms:
+            title = self.snapshot.records[doc_id].document.title
+            self._title_terms[doc_id] = set(self._tokenize([title])[0])
+        return self._title_terms[doc_id]
+
+    def _hit(self, pos: int, score: float, dense: float, lexical: float, exact: bool) -> Hit:
+        chunk = self.snapshot.chunks[pos]
+        doc = self.snapshot.records[chunk.doc_id].document
+        return Hit(
+            chunk=chunk, score=score, title=doc.title, source=doc.source, type=doc.type,
+            status=doc.status, superseded_by=doc.superseded_by, date=doc.date, number=doc.number,
+            dense=dense, lexical=lexical, exact=exact,
+        )

@@ -1,0 +1,103 @@
+"""Frozen records passed between ingest, index, retrieval and answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DOC_TYPES = ("regulation", "document", "minutes", "other")
+STATUSES = ("in_force", "superseded", "repealed")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a document's text, with everything a citation needs.
+
+    ``document.text[start:end] == text`` always holds.
+    """
+
+    id: str
+    doc_id: str
+    text: str
+    start: int
+    end: int
+    section: str = ""
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file (or one group of pre-chunked passages) after loading.
+
+    Attributes:
+        doc_id: Stable id, from the path under the ingested folder.
+        text: The full text; chunk offsets point into it.
+        source: Path of the original file.
+        page_starts: Offset in ``text`` where each page begins (page n is
+            ``page_starts[n - 1]``); empty for sources without pages.
+        chunks: Pre-made chunks (JSONL passages); empty when the chunker
+            should split ``text``.
+        meta: Further front-matter fields, JSON-serialisable.
+    """
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    type: str = "other"
+    issuer: str | None = None
+    number: str | None = None
+    date: str | None = None
+    status: str = "in_force"
+    superseded_by: str | None = None
+    page_starts: tuple[int, ...] = ()
+    chunks: tuple[Chunk, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or None for unpaged text."""
+        if not self.page_starts:
+            return None
+        import bisect
+
+        return max(1, bisect.bisect_right(self.page_starts, offset))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its score and its document's metadata."""
+
+    chunk: Chunk
+    score: float
+    title: str
+    source: str
+    type: str
+    status: str
+    superseded_by: str | None = None
+    date: str | None = None
+    number: str | None = None
+    dense: float = 0.0
+    lexical: float = 0.0
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted sentence and where it comes from."""
+
+    n: int
+    hit: Hit
+    quote: str
+    quote_start: int  # offset of the quote inside hit.chunk.text
+    page: int | None = None  # page of the quote itself, for paged sources
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer built only from quoted sentences, each with a citation marker."""
+
+    question: str
+    text: str
+    found: bool
+    citations: tuple[Citation, ...]
+    closest: tuple[Hit, ...] = ()

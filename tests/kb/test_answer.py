@@ -1,0 +1,52 @@
+"""Cited answers, "not found", and superseded documents."""
+
+from __future__ import annotations
+
+from kb.answer import NOT_FOUND, split_sentences
+from kb.index import KnowledgeBase
+
+
+def test_answer_quotes_sentences_with_markers_and_citations(built: KnowledgeBase) -> None:
+    result = built.ask("How many working days before the meeting must the meeting notice be sent?")
+    assert result.found
+    assert "[1]" in result.text
+    first = result.citations[0]
+    assert first.n == 1
+    assert first.hit.chunk.doc_id == "regulations/meeting-rules"
+    assert first.hit.chunk.section.endswith("Article 3")
+    assert first.quote in first.hit.chunk.text
+    assert first.hit.chunk.text[first.quote_start:].startswith(first.quote.split(" … ")[0])
+    for citation in result.citations:
+        assert f"[{citation.n}]" in result.text
+
+
+def test_question_outside_the_knowledge_base_is_not_found(built: KnowledgeBase) -> None:
+    result = built.ask("What is the recipe for a chocolate cake with vanilla frosting?")
+    assert not result.found
+    assert result.text == NOT_FOUND
+    assert result.citations == ()
+    assert len(result.closest) > 0
+
+
+def test_answer_comes_from_the_in_force_version(built: KnowledgeBase) -> None:
+    result = built.ask("Within what time must a major emergency be reported to the Duty Office by telephone?")
+    assert result.found
+    cited = {c.hit.chunk.doc_id for c in result.citations}
+    assert "regulations/duty-rules" in cited
+    assert "regulations/duty-rules-2019" not in cited
+
+
+def test_cited_superseded_document_is_marked_with_its_replacement(built: KnowledgeBase) -> None:
+    from kb.snapshot import Filters
+
+    result = built.ask("how long are duty records kept", filters=Filters(statuses=("superseded",)))
+    assert result.found
+    assert "(superseded by Rules on Duty Work and Emergency Information Reporting (regulations/duty-rules))" in result.text
+
+
+def test_split_sentences_gives_exact_spans() -> None:
+    text = "Article 3 A notice is sent. It names the venue!\n(1) time;\n会议通知应当提前发出。材料两日前报送。"
+    spans = split_sentences(text)
+    assert [text[a:b] for a, b in spans] == [
+        "Article 3 A notice is sent.", "It names the venue!", "(1) time;", "会议通知应当提前发出。", "材料两日前报送。",
+    ]

@@ -1,0 +1,161 @@
+"""Ingest, incremental updates, removal, prune, failures and the manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kb.encoder import HashingEncoder
+from kb.errors import IndexMismatchError, KbError
+from kb.index import KnowledgeBase
+from tests.conftest import write
+
+
+class CountingEncoder(HashingEncoder):
+    """Counts the texts it embeds, to prove unchanged files cost nothing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded += len(texts)
+        return super().encode(texts)
+
+
+def statuses(report) -> dict[str, str]:
+    return {Path(r.path).name: r.status for r in report.results}
+
+
+def test_ingest_records_documents_with_metadata(built: KnowledgeBase) -> None:
+    docs = {r.document.doc_id: r.document for r in built.documents()}
+    assert sorted(docs) == [
+        "minutes/2024-04-18-flood", "regulations/duty-rules", "regulations/duty-rules-2019",
+        "regulations/huiyi-banfa", "regulations/meeting-rules",
+    ]
+    assert docs["regulations/meeting-rules"].type == "regulation"
+    assert docs["regulations/meeting-rules"].number == "Mer. Gov. Off. [2023] No. 20"
+    assert docs["minutes/2024-04-18-flood"].type == "minutes"
+    assert docs["regulations/duty-rules-2019"].status == "superseded"
+
+
+def test_every_chunk_is_a_span_of_its_document(built: KnowledgeBase) -> None:
+    snap = built.snapshot
+    for chunk in snap.chunks:
+        assert snap.records[chunk.doc_id].document.text[chunk.start : chunk.end] == chunk.text
+
+
+def test_manifest_records_how_the_index_was_built(built: KnowledgeBase) -> None:
+    manifest = json.loads((built.path / "manifest.json").read_text())
+    assert manifest["format_version"] == 1
+    assert manifest["encoder"] == {"name": "hashing-256", "dim": 256, "max_tokens": 256}
+    assert manifest["chunking"]["max_tokens"] == 256 - 2 - 32
+    assert manifest["counts"] == {"documents": 5, "chunks": len(built.snapshot)}
+
+
+def test_saved_index_loads_with_the_same_results(built: KnowledgeBase, settings) -> None:
+    again = KnowledgeBase(settings, HashingEncoder())
+    query = "how many days before a meeting is the notice sent"
+    first = [(h.chunk.id, round(h.score, 6)) for h in built.search(query)]
+    assert [(h.chunk.id, round(h.score, 6)) for h in again.search(query)] == first
+
+
+def test_unchanged_files_cost_no_embedding(settings, corpus: Path) -> None:
+    encoder = CountingEncoder()
+    kb = KnowledgeBase(settings, encoder)
+    kb.ingest([corpus])
+    assert encoder.encoded > 0
+    encoder.encoded = 0
+    report = KnowledgeBase(settings, encoder).ingest([corpus])
+    assert set(statuses(report).values()) == {"unchanged"}
+    assert encoder.encoded == 0
+
+
+def test_changed_file_replaces_its_chunks(built: KnowledgeBase, corpus: Path, settings) -> None:
+    path = corpus / "regulations" / "duty-rules.md"
+    path.write_text(path.read_text().replace("three years", "five years"))
+    report = built.ingest([corpus])
+    assert statuses(report)["duty-rules.md"] == "replaced"
+    assert statuses(report)["meeting-rules.md"] == "unchanged"
+    texts = [c.text for c in KnowledgeBase(settings, HashingEncoder()).snapshot.chunks if c.doc_id == "regulations/duty-rules"]
+    assert any("five years" in t for t in texts)
+    assert not any("three years" in t for t in texts)
+
+
+def test_remove_deletes_a_document_and_its_vectors(built: KnowledgeBase, settings) -> None:
+    before = len(built.snapshot)
+    gone = built.remove("minutes/2024-04-18-flood")
+    again = KnowledgeBase(settings, HashingEncoder())
+    assert "minutes/2024-04-18-flood" not in again.snapshot.records
+    assert len(again.snapshot) == before - gone.chunks
+    assert len(again.snapshot.dense) == len(again.snapshot)
+    with pytest.raises(KbError, match="no document 'nope'"):
+        built.remove("nope")
+
+
+def test_prune_drops_documents_whose_files_are_gone(built: KnowledgeBase, corpus: Path) -> None:
+    (corpus / "minutes" / "2024-04-18-flood.md").unlink()
+    report = built.ingest([corpus])
+    assert "minutes/2024-04-18-flood" in built.snapshot.records  # no prune: kept
+    report = built.ingest([corpus], prune=True)
+    assert [r.status for r in report.results if r.status == "removed"] == ["removed"]
+    assert "minutes/2024-04-18-flood" not in built.snapshot.records
+
+
+def test_bad_files_fail_alone_and_lose_nothing(built: KnowledgeBase, tmp_path: Path) -> None:
+    before = {r.document.doc_id for r in built.documents()}
+    bad = tmp_path / "bad"
+    (bad / "empty.md").parent.mkdir(parents=True)
+    (bad / "empty.md").write_bytes(b"")
+    (bad / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    (bad / "sheet.xlsx").write_bytes(b"PK\x03\x04")
+    (bad / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    write(bad / "good.md", "# A good note\n\nArticle 1 The archive room opens at nine in the morning.\n")
+    report = built.ingest([bad])
+    result = statuses(report)
+    assert result == {"blob.txt": "failed", "broken.pdf": "failed", "empty.md": "failed",
+                      "good.md": "added", "sheet.xlsx": "failed"}
+    reasons = {Path(r.path).name: r.reason for r in report.failed}
+    assert "empty" in reasons["empty.md"]
+    assert "binary" in reasons["blob.txt"]
+    assert ".xlsx" in reasons["sheet.xlsx"]
+    assert before | {"good"} == {r.document.doc_id for r in built.documents()}
+
+
+def test_missing_path_is_reported(kb: KnowledgeBase, tmp_path: Path) -> None:
+    report = kb.ingest([tmp_path / "nowhere"])
+    assert [(r.status, r.reason) for r in report.results] == [("failed", "no such file or folder")]
+
+
+def test_same_document_id_from_two_files_is_refused(kb: KnowledgeBase, tmp_path: Path) -> None:
+    write(tmp_path / "c" / "rules.md", "# Rules\n\nArticle 1 One rule about seals and their custody.\n")
+    write(tmp_path / "c" / "rules.txt", "Rules\n\nArticle 1 Another rule about archives and their custody.\n")
+    report = kb.ingest([tmp_path / "c"])
+    assert [r.status for r in report.results] == ["added", "failed"]
+    assert "already taken" in report.failed[0].reason
+
+
+def test_index_built_with_another_encoder_is_refused(built: KnowledgeBase, settings) -> None:
+    other = KnowledgeBase(settings, HashingEncoder(dim=64))
+    with pytest.raises(IndexMismatchError, match=r"built with encoder hashing-256 \(256 d\).*hashing-64.*kb ingest --rebuild"):
+        other.search("meeting notice")
+
+
+def test_rebuild_reencodes_every_known_source(built: KnowledgeBase, settings) -> None:
+    other = KnowledgeBase(settings, HashingEncoder(dim=64))
+    report = other.ingest([], rebuild=True)
+    assert report.count("added") == 5
+    assert other.manifest()["encoder"]["name"] == "hashing-64"
+    assert other.search("meeting notice")[0].chunk.doc_id == "regulations/meeting-rules"
+
+
+def test_a_write_keeps_one_previous_generation(built: KnowledgeBase, corpus: Path) -> None:
+    for n in range(3):
+        write(corpus / "minutes" / f"note-{n}.md", f"# Note {n}\n\nThe archive room opens at {n + 8} o'clock.\n")
+        built.ingest([corpus])
+    generations = sorted(p.name for p in built.path.glob("gen-*"))
+    assert len(generations) == 2
+    assert built.manifest()["generation"] == generations[-1]
