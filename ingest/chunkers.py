@@ -1,6 +1,7 @@
 """Split a Document into Chunks along its own structure: parts, chapters, articles, clauses.
 
-Headings are recognised line by line (leading spaces allowed):
+Headings are recognised line by line (up to 7 leading spaces; a line indented
+deeper continues the one above it):
 
 * Markdown ``#`` .. ``######`` (``**bold**`` markers are dropped);
 * English ``Part``/``Chapter``/``Section``/``Article``/``Rule`` + Arabic or Roman
@@ -392,10 +393,15 @@ def _label_for(clean: str, marker: str) -> str:
     return marker
 
 
+# A line indented this deep continues the line above it (the second entry of an
+# "Attachments: 1. ..." note, a wrapped list item), whatever it starts with.
+_CONTINUATION_INDENT = 8
+
+
 def _detect(line: str) -> _Heading | None:
     """The heading on one line, without context from the rest of the document."""
     s = line.strip()
-    if not s:
+    if not s or len(line) - len(line.lstrip()) >= _CONTINUATION_INDENT:
         return None
     md_level = None
     m = _MD_RE.match(s) if s[0] == "#" else None

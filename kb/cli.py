@@ -224,6 +224,35 @@ def stats(ctx, as_json) -> None:
         click.echo(f"{key:15} {value}")
 
 
+@cli.group(name="eval")
+def eval_group() -> None:
+    """Benchmarks: retrieval quality and speed on a labelled dataset."""
+
+
+@eval_group.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="dev", show_default=True, help="Reads ObliQA_<split>.json.")
+@click.option("--mode", type=click.Choice(["passages"]), default="passages", show_default=True)
+@click.option("--workdir", type=click.Path(path_type=Path), help="Keep the built index here (default: a temporary folder).")
+@click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers encode.")
+@click.option("--json", "as_json", is_flag=True)
+def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseline: bool, as_json: bool) -> None:
+    """Score retrieval on ObliQA (Recall@10, MAP@10 as in the shared task) and time it."""
+    import tempfile
+
+    from kb.config import load_settings
+    from kb.evaluate import run_obliqa_passages
+
+    settings = load_settings()
+    with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
+        result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:32} {value}")
+
+
 def main() -> None:
     cli(prog_name="kb")
 

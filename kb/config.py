@@ -28,7 +28,7 @@ class Settings:
         pool: Candidates each retriever passes to fusion.
         k: Hits returned by default.
         chunk_tokens: Largest chunk, in encoder tokens; 0 means the encoder's
-            window less the room kept for the heading context.
+            window (less its two special tokens).
         min_chunk_tokens: Smaller sibling units are merged.
         answer_threshold: Least cosine similarity between the question and
             the best passage for an answer; below it, "not found".
@@ -41,7 +41,7 @@ class Settings:
     index: Path = Path("index")
     model: str = ""
     fusion: str = "convex"
-    bm25_weight: float = 0.6
+    bm25_weight: float = 0.5
     pool: int = 100
     k: int = 5
     chunk_tokens: int = 0

@@ -134,3 +134,51 @@ def score_run(
         "p50_ms": round(percentile(times, 50), 2),
         "p95_ms": round(percentile(times, 95), 2),
     }
+
+
+def _peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_obliqa_passages(dataset: Path, split: str, settings, workdir: Path, baseline: bool = True) -> dict:
+    """Index ObliQA's passages as given, ask every question of the split, score the top 10.
+
+    Args:
+        dataset: Folder holding docs/, document_map.json and ObliQA_<split>.json.
+        split: "dev", or any split with the same layout.
+        settings: Settings to evaluate; their ``index`` is replaced by one under ``workdir``.
+        workdir: Scratch folder for the JSONL and the index.
+        baseline: Also time a plain sentence-transformers encode of the same passages.
+    """
+    from kb.index import KnowledgeBase
+
+    questions = obliqa_questions(dataset, split)
+    workdir.mkdir(parents=True, exist_ok=True)
+    jsonl = workdir / "obliqa-passages.jsonl"
+    passages = obliqa_to_jsonl(dataset, jsonl)
+    kb = KnowledgeBase(settings.replace(index=workdir / "index"))
+    kb.encoder.encode(["warm up"])  # load the model outside the timings
+    result: dict = {"passages": passages}
+    if baseline and hasattr(kb.encoder, "model"):
+        texts = [json.loads(line)["text"] for line in jsonl.open(encoding="utf-8")]
+        t0 = time.perf_counter()
+        kb.encoder.model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
+                                show_progress_bar=False)
+        result["baseline_encode_passages_per_s"] = round(passages / (time.perf_counter() - t0), 1)
+    t0 = time.perf_counter()
+    report = kb.ingest([jsonl], rebuild=True)
+    elapsed = time.perf_counter() - t0
+    if report.failed:
+        raise KbError(f"ingest of the passages failed: {report.failed[0].reason}")
+    result["ingest_passages_per_s"] = round(passages / elapsed, 1)
+    kb.search("warm up")
+
+    def retrieve(question: str) -> list[str]:
+        return [h.chunk.id for h in kb.search(question, k=10)]
+
+    result.update(score_run(questions, retrieve))
+    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    result["fusion"] = f"{settings.fusion} (bm25 weight {settings.bm25_weight})"
+    return result

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.chunkers import chinese_numeral_to_int
+
 Ref = tuple[str, str]
 
 _KINDS = {
@@ -28,28 +30,12 @@ _DOTTED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+)\.?(?![\w])")
 _LEAD_DOTTED = re.compile(r"^\s*(\d+(?:\.\d+)*)(?:[.)\s]|$)")
 
 _ROMAN = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100, "d": 500, "m": 1000}
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 
 def roman_to_int(text: str) -> int:
     """Roman numeral to int ("iv" -> 4)."""
     values = [_ROMAN[c] for c in text.lower()]
     return sum(-v if i + 1 < len(values) and v < values[i + 1] else v for i, v in enumerate(values))
-
-
-def chinese_to_int(text: str) -> int:
-    """Chinese numeral (or digits) to int ("十二" -> 12, "一百零五" -> 105)."""
-    if text.isdigit():
-        return int(text)
-    total, digit = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        elif ch in _CN_UNITS:
-            total += (digit or 1) * _CN_UNITS[ch]
-            digit = 0
-    return total + digit
 
 
 def _number(raw: str) -> str:
@@ -69,7 +55,7 @@ def parse_query_refs(query: str) -> list[tuple[Ref, tuple[int, int]]]:
     for m in _EN.finditer(query):
         found.append(((_kind(m.group(1)), _number(m.group(2))), m.span()))
     for m in _CN.finditer(query):
-        found.append(((_UNIT[_KINDS[m.group(2)]], str(chinese_to_int(m.group(1)))), m.span()))
+        found.append(((_UNIT[_KINDS[m.group(2)]], str(chinese_numeral_to_int(m.group(1)))), m.span()))
     taken = [span for _, span in found]
     for m in _DOTTED.finditer(query):
         if not any(a <= m.start() < b for a, b in taken):
@@ -85,7 +71,7 @@ def label_refs(label: str) -> list[Ref]:
         return [(_kind(m.group(1)), _number(m.group(2)))]
     m = _CN.match(label)
     if m:
-        return [(_UNIT[_KINDS[m.group(2)]], str(chinese_to_int(m.group(1))))]
+        return [(_UNIT[_KINDS[m.group(2)]], str(chinese_numeral_to_int(m.group(1))))]
     m = _LEAD_DOTTED.match(label)
     if m:
         return [("", _number(m.group(1)))]

@@ -13,6 +13,8 @@ from kb.references import parse_query_refs
 from kb.snapshot import Filters, Snapshot
 from kb.types import Hit
 
+EXACT_BONUS = 0.1  # fused-score bonus of a named unit whose document is ambiguous
+
 
 def check_query(query: str, settings: Settings) -> str:
     """The query stripped, or QueryError when it is empty or too long."""
@@ -56,12 +58,15 @@ class Searcher:
         allowed = None if mask is None else snap.vector_ids[mask]
         ids, _ = snap.dense.search(qvec, pool, allowed)
         dense_top = snap.positions(ids[0][ids[0] >= 0])
-        exact = self._exact(text, mask)
+        exact, forced = self._exact(text, mask)
         cand = np.unique(np.concatenate([lex_top, dense_top, np.asarray(exact, dtype=np.int64)]))
         dense_c = snap.vectors[cand] @ qvec[0]
         lex_c = lexical[cand]
         fused = fuse(self.settings.fusion, dense_c, lex_c, self.settings.bm25_weight)
         fused = fused - self.settings.superseded_penalty * (~snap.in_force[cand])
+        if exact and not forced:
+            fused = fused + EXACT_BONUS * np.isin(cand, exact)
+            exact = []
         order = cand[np.argsort(-fused, kind="stable")]
         score = dict(zip(cand.tolist(), fused.tolist()))
         dense = dict(zip(cand.tolist(), dense_c.tolist()))
@@ -69,11 +74,17 @@ class Searcher:
         exact_set = set(exact[:k])
         return [self._hit(p, score[p], dense[p], float(lexical[p]), p in exact_set) for p in ranked]
 
-    def _exact(self, query: str, mask: np.ndarray | None) -> list[int]:
-        """Positions of the units the query names, best document first."""
+    def _exact(self, query: str, mask: np.ndarray | None) -> tuple[list[int], bool]:
+        """Positions of the units the query names, best document first, and whether they go first.
+
+        They go first when the reference is unambiguous: one document holds
+        the unit, or the rest of the query names one document's title (two or
+        more title terms). Otherwise ("rule 6.2.1" in a library of rulebooks)
+        they only get a bonus in the fused score.
+        """
         refs = parse_query_refs(query)
         if not refs:
-            return []
+            return [], False
         snap = self.snapshot
         rest = query
         for a, b in sorted((span for _, span in refs), reverse=True):
@@ -89,10 +100,12 @@ class Searcher:
                 if pos not in found or key > found[pos]:
                     found[pos] = key
         if not found:
-            return []
+            return [], False
         best_overlap = max(key[0] for key in found.values())
         kept = {p: key for p, key in found.items() if key[0] == best_overlap}
-        return sorted(kept, key=lambda p: kept[p], reverse=True)
+        docs = {snap.chunks[p].doc_id for p in kept}
+        forced = best_overlap >= 2 or len(docs) == 1
+        return sorted(kept, key=lambda p: kept[p], reverse=True), forced
 
     def _terms_of_title(self, doc_id: str) -> set[str]:
         if doc_id not in self._title_terms:

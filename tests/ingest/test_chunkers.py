@@ -757,3 +757,14 @@ def test_chinese_numeral_to_int_rejects_other_text():
 )
 def test_heading_label(line, label):
     assert heading_label(line) == label
+
+
+def test_deeply_indented_numbered_line_continues_the_line_above():
+    text = (
+        "# Notice\n\n## 1. Duty\n\nKeep duty around the clock during the holiday period.\n\n"
+        "Attachments: 1. Duty Roster Form\n             2. Daily Duty Situation Form\n"
+    )
+    doc = Document(doc_id="d", title="Notice", text=text, source="d.md")
+    chunks = chunk_document(doc, lambda t: len(t.split()), ChunkingParams(max_tokens=100, min_tokens=0))
+    assert chunks[-1].section == "1. Duty"
+    assert chunks[-1].text.endswith("2. Daily Duty Situation Form")

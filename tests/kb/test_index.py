@@ -52,7 +52,7 @@ def test_manifest_records_how_the_index_was_built(built: KnowledgeBase) -> None:
     manifest = json.loads((built.path / "manifest.json").read_text())
     assert manifest["format_version"] == 1
     assert manifest["encoder"] == {"name": "hashing-256", "dim": 256, "max_tokens": 256}
-    assert manifest["chunking"]["max_tokens"] == 256 - 2 - 32
+    assert manifest["chunking"]["max_tokens"] == 256 - 2
     assert manifest["counts"] == {"documents": 5, "chunks": len(built.snapshot)}
 
 

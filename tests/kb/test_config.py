@@ -1,0 +1,40 @@
+"""Settings: defaults < kb.toml < KB_* environment < overrides, each validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.config import Settings, load_settings
+from kb.errors import KbError
+
+
+def test_layers_override_in_order(tmp_path: Path, monkeypatch) -> None:
+    toml = tmp_path / "kb.toml"
+    toml.write_text('fusion = "rrf"\nk = 7\nbm25_weight = 0.3\n')
+    monkeypatch.setenv("KB_K", "9")
+    settings = load_settings(toml, bm25_weight=0.8, index=None)
+    assert (settings.fusion, settings.k, settings.bm25_weight, settings.index) == ("rrf", 9, 0.8, Path("index"))
+
+
+def test_bad_values_name_the_problem(tmp_path: Path, monkeypatch) -> None:
+    with pytest.raises(KbError, match="fusion 'max' is not one of convex, rrf, dense, bm25"):
+        Settings(fusion="max")
+    with pytest.raises(KbError, match=r"bm25_weight \(1.5\) must lie between 0 and 1"):
+        Settings(bm25_weight=1.5)
+    monkeypatch.setenv("KB_K", "many")
+    with pytest.raises(KbError, match="setting k = 'many' is not a valid int"):
+        load_settings(tmp_path / "absent.toml")
+    monkeypatch.delenv("KB_K")
+    toml = tmp_path / "kb.toml"
+    toml.write_text("colour = 1\n")
+    with pytest.raises(KbError, match="unknown setting 'colour'"):
+        load_settings(toml)
+
+
+def test_missing_model_directory_is_an_error_not_a_download() -> None:
+    from kb.encoder import make_encoder
+
+    with pytest.raises(KbError, match="is not a local directory; models are never downloaded"):
+        make_encoder("sentence-transformers/all-mpnet-base-v2")
