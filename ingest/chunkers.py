@@ -59,9 +59,9 @@ Chunking, with ``count_tokens(chunk.text) <= max_tokens`` always:
   unit's, so it names where the chunk starts. Units whose heading carries a
   marker above clause level (articles, 条, chapters, agenda items, Decisions,
   一、 items) are citation units and never merge, however small: a quote from
-  Article 4 must not be cited as Article 3. What merges is clauses of an
-  article too long for one chunk, plain Markdown sections, and a heading's lead
-  text with the clauses after it.
+  Article 4 must not be cited as Article 3. Markdown headings are citation
+  units too. What merges is clauses of an article too long for one chunk and a
+  heading's lead text with the clauses after it.
 * A unit too long for one chunk and without sub-headings is split with
   langchain's ``RecursiveCharacterTextSplitter`` (paragraphs, lines, sentences,
   clauses, words, characters; ``overlap_tokens`` overlap); without overlap,
@@ -581,10 +581,12 @@ class _Chunker:
             self.defer(node)
             return
         if not node.has_unit_below:
-            # An article (or anything marked above clause level) is cited on its
-            # own: it never merges with its neighbours.
+            # An article (or anything marked above clause level) and any Markdown
+            # heading is cited on its own: it never merges with its neighbours.
             heading = node.heading
-            cited = heading is not None and (heading.rank or _CLAUSE_LEVEL) < _CLAUSE_LEVEL
+            cited = heading is not None and (
+                heading.md_level is not None or (heading.rank or _CLAUSE_LEVEL) < _CLAUSE_LEVEL
+            )
             group = None if cited else node.parent
             if self.emit_if_fits(node.start, node.end, node.path, group):
                 return

@@ -3,6 +3,23 @@
 One private loader per format, chosen by suffix. Every failure is a
 ``LoadError`` whose message names the file, the reason and, where there is
 one, the fix.
+
+Metadata (title, type, issuer, number, date, status, superseded_by) comes from:
+
+* Markdown and text: YAML front matter, validated strictly (a bad ``type``,
+  ``status`` or ``date`` fails the file);
+* PDF: the document information dictionary: ``/Title`` and the custom keys
+  ``/Issuer``, ``/Number``, ``/Date``, ``/Status``, ``/DocType`` (type) and
+  ``/SupersededBy``;
+* DOCX: the custom properties (File > Properties > Custom) of the same names,
+  from ``docProps/custom.xml``; without a ``Title`` property, the title is the
+  Title-styled paragraph, the first heading or the core title;
+* JSONL: keys on each passage or in its ``metadata`` object.
+
+Property names are matched ignoring case, spaces, ``_`` and ``-``. Properties
+are set by templates and tools as much as by people, so an invalid
+``DocType``, ``Status`` or ``Date`` is ignored (logged at debug level) and the
+folder-derived type, ``in_force`` or no date is used instead.
 """
 
 from __future__ import annotations
@@ -16,11 +33,13 @@ import logging
 import os
 import re
 import warnings
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import yaml
 
@@ -56,6 +75,22 @@ _FOLDER_TYPES = {
 _NUMBER_KEYS = ("number", "doc_number", "document_number")
 _FIELD_KEYS = ("title", "type", "status", "issuer", "date", "superseded_by", *_NUMBER_KEYS)
 
+# Custom document property names (PDF info keys without "/", DOCX custom
+# properties), lower-cased without spaces, "_" or "-", and the fields they set.
+_PROPERTY_FIELDS = {
+    "title": "title",
+    "issuer": "issuer",
+    "number": "number",
+    "date": "date",
+    "status": "status",
+    "doctype": "type",
+    "supersededby": "superseded_by",
+}
+_DOCX_CUSTOM_PART = "docProps/custom.xml"
+_DOCX_CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
+# PDF dates ("D:20240722...") and ISO date-times (DOCX "filetime" values).
+_PROPERTY_DATE = re.compile(r"D:(\d{4})(\d{2})(\d{2})\S*|(\d{4})-(\d{2})-(\d{2})T\S*")
+
 _BINARY_SNIFF_BYTES = 8192
 # Real text has next to no control bytes; random or binary data has ~10 %.
 _MAX_CONTROL_SHARE = 0.05
@@ -84,7 +119,7 @@ class _Source:
 
 @dataclass(frozen=True)
 class _Fields:
-    """Validated document metadata from front matter or JSONL keys."""
+    """Validated document metadata from front matter, document properties or JSONL keys."""
 
     title: str | None
     type: str
@@ -159,7 +194,7 @@ def load_file(path: Path, root: Path | None = None) -> list[Document]:
 
 
 def _load_pdf(src: _Source) -> list[Document]:
-    pages, meta_title = _read_pdf(src.path, _read_bytes(src.path))
+    pages, info = _read_pdf(src.path, _read_bytes(src.path))
     texts = [_normalise(page).strip() for page in pages]
     if not any(texts):
         raise LoadError(
@@ -171,16 +206,17 @@ def _load_pdf(src: _Source) -> list[Document]:
         starts.append(offset)
         offset += len(page_text) + 2  # the "\n\n" between pages
     text = "\n\n".join(texts)
-    title = _clip(meta_title) or _first_line_title(text)
-    return [_document(src, text, {}, title, page_starts=tuple(starts))]
+    front = _property_front(info, str(src.path))
+    return [_document(src, text, front, _first_line_title(text), page_starts=tuple(starts))]
 
 
 def _load_docx(src: _Source) -> list[Document]:
     import docx
     from docx.text.paragraph import Paragraph
 
+    data = _read_bytes(src.path)
     try:
-        document = docx.Document(io.BytesIO(_read_bytes(src.path)))
+        document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types on a bad package
         raise LoadError(
             f"{src.path} is not a readable .docx file ({type(exc).__name__}: {exc}); "
@@ -206,7 +242,8 @@ def _load_docx(src: _Source) -> list[Document]:
         raise LoadError(f"{src.path} has no text; check that it is not empty or image-only")
     core_title = (document.core_properties.title or "").strip()
     title = _clip(title_style or first_heading or core_title) or _first_line_title(text)
-    return [_document(src, text, {}, title)]
+    front = _property_front(_docx_properties(src.path, data), str(src.path))
+    return [_document(src, text, front, title)]
 
 
 def _load_markdown(src: _Source) -> list[Document]:
@@ -437,8 +474,8 @@ def _quiet_pypdf() -> Iterator[None]:
         pypdf_logger.setLevel(level)
 
 
-def _read_pdf(path: Path, data: bytes) -> tuple[list[str], str | None]:
-    """Return the text of each page and the metadata title."""
+def _read_pdf(path: Path, data: bytes) -> tuple[list[str], dict[str, str]]:
+    """Return the text of each page and the document information, by key without "/"."""
     from pypdf import PdfReader
 
     with _quiet_pypdf():
@@ -462,11 +499,20 @@ def _read_pdf(path: Path, data: bytes) -> tuple[list[str], str | None]:
             ) from exc
         if not pages:
             raise LoadError(f"{path} has no pages")
-        try:
-            title = reader.metadata.title if reader.metadata else None
-        except Exception:  # a broken Info dictionary must not cost the text
-            title = None
-    return pages, title if isinstance(title, str) else None
+        return pages, _pdf_info(path, reader)
+
+
+def _pdf_info(path: Path, reader: Any) -> dict[str, str]:
+    info: dict[str, str] = {}
+    try:
+        metadata = reader.metadata or {}
+        for key in metadata:
+            value = metadata[key]  # resolves indirect objects
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                info[str(key).removeprefix("/")] = str(value)
+    except Exception as exc:  # a broken Info dictionary must not cost the text
+        logger.debug("%s: unreadable document information (%s); ignored", path, exc)
+    return info
 
 
 def _unlock_pdf(path: Path, reader: Any) -> None:
@@ -509,6 +555,27 @@ def _docx_paragraph(paragraph: Any) -> tuple[int, str]:
         return 0, text
     # Markdown stops at six levels; a heading is one line.
     return level, "#" * min(level, 6) + " " + " ".join(text.split())
+
+
+def _docx_properties(path: Path, data: bytes) -> dict[str, str]:
+    """The custom document properties (File > Properties > Custom), by name."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            xml = package.read(_DOCX_CUSTOM_PART)
+        root = ElementTree.fromstring(xml)
+    except KeyError:  # no custom properties
+        return {}
+    except (zipfile.BadZipFile, ElementTree.ParseError) as exc:
+        logger.debug("%s: unreadable %s (%s); ignored", path, _DOCX_CUSTOM_PART, exc)
+        return {}
+    properties: dict[str, str] = {}
+    for prop in root.iter(f"{_DOCX_CUSTOM_NS}property"):
+        name = prop.get("name")
+        # The value is one typed child: <vt:lpwstr>, <vt:i4>, <vt:filetime>, ...
+        value = next(iter(prop), None)
+        if name and value is not None and value.text:
+            properties.setdefault(name, value.text)
+    return properties
 
 
 def _docx_table(table: Any) -> str:
@@ -629,6 +696,42 @@ def _document(
         chunks=chunks,
         meta=fields.meta,
     )
+
+
+def _property_front(properties: Mapping[str, str], where: str) -> dict[str, str]:
+    """The metadata fields among custom document properties, as front matter for `_document`."""
+    front: dict[str, str] = {}
+    for name, raw in properties.items():
+        key = _PROPERTY_FIELDS.get(re.sub(r"[\s_-]", "", name).lower())
+        value = _property_date(raw.strip()) if key == "date" else raw.strip()
+        if key is None or not value or key in front:
+            continue
+        if _valid_property(key, value, f"{where}: document property {name!r}"):
+            front[key] = value
+    return front
+
+
+def _property_date(value: str) -> str:
+    match = _PROPERTY_DATE.fullmatch(value)
+    if match is None:
+        return value
+    year, month, day = (part for part in match.groups() if part is not None)
+    return f"{year}-{month}-{day}"
+
+
+def _valid_property(key: str, value: str, where: str) -> bool:
+    """Whether a property value passes the front-matter checks; log and drop it if not."""
+    try:
+        if key == "type":
+            _doc_type(value, where, "other")
+        elif key == "status":
+            _status(value, where)
+        elif key == "date":
+            _iso_date(value, where)
+    except LoadError as exc:
+        logger.debug("%s; property ignored", exc)
+        return False
+    return True
 
 
 def _parse_fields(front: Mapping[Any, Any], where: str, default_type: str) -> _Fields:

@@ -51,8 +51,8 @@ def _norm_id(passage_id: str) -> str:
 
 
 def passage_key(document_id: int | str, passage_id: str) -> str:
-    """The id a passage gets in the index: "<DocumentID>|<PassageID>"."""
-    return f"{document_id}|{_norm_id(passage_id)}"
+    """The id a passage gets in the index: "<DocumentID>|<PassageID>" ("1.1" and "1.1." stay apart)."""
+    return f"{document_id}|{passage_id.strip()}"
 
 
 def _is_heading(text: str) -> bool:

@@ -13,7 +13,11 @@ from kb.references import parse_query_refs
 from kb.snapshot import Filters, Snapshot
 from kb.types import Hit
 
-EXACT_BONUS = 0.1  # fused-score bonus of a named unit whose document is ambiguous
+EXACT_BONUS = 0.1  # fused-score bonus of a named unit that does not go first
+# Words that ask for a unit rather than about something in it ("what does Article 5 say").
+_ASKING = "say says said state states provide provides require requires mean means content contents " \
+          "text wording cover covers regarding tell show read full quote explain please see rule rules " \
+          "regulation regulations document"
 
 
 def check_query(query: str, settings: Settings) -> str:
@@ -38,6 +42,7 @@ class Searcher:
         self.settings = settings
         self._tokenize = Tokenizer()
         self._title_terms: dict[str, set[str]] = {}
+        self._asking = set(self._tokenize([_ASKING])[0])
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``: units it names exactly first, then by fused score."""
@@ -77,10 +82,13 @@ class Searcher:
     def _exact(self, query: str, mask: np.ndarray | None) -> tuple[list[int], bool]:
         """Positions of the units the query names, best document first, and whether they go first.
 
-        They go first when the reference is unambiguous: one document holds
-        the unit, or the rest of the query names one document's title (two or
-        more title terms). Otherwise ("rule 6.2.1" in a library of rulebooks)
-        they only get a bonus in the fused score.
+        They go first when the query asks for the unit itself (besides the
+        reference and the document's title, at most two other terms: "what does
+        Article 5 of the meeting rules say") and the reference is unambiguous:
+        one document holds the unit, or the query names one document's title
+        (two or more title terms). Otherwise they only get a bonus in the fused
+        score: a long question that mentions "Rule 6.2.1" in passing is usually
+        answered by a passage that cites that rule, not by the rule itself.
         """
         refs = parse_query_refs(query)
         if not refs:
@@ -104,7 +112,9 @@ class Searcher:
         best_overlap = max(key[0] for key in found.values())
         kept = {p: key for p, key in found.items() if key[0] == best_overlap}
         docs = {snap.chunks[p].doc_id for p in kept}
-        forced = best_overlap >= 2 or len(docs) == 1
+        title = set().union(*(self._terms_of_title(d) for d in docs))
+        about = words - title - self._asking
+        forced = (best_overlap >= 2 or len(docs) == 1) and len(about) <= 2
         return sorted(kept, key=lambda p: kept[p], reverse=True), forced
 
     def _terms_of_title(self, doc_id: str) -> set[str]:

@@ -515,11 +515,12 @@ def test_merging_stops_at_the_cap():
     assert chunks[0].text == "Article 1 Scope\n(a) item number 0 here;\n(b) item number 1 here;"
 
 
-def test_small_markdown_sections_merge():
+def test_small_markdown_sections_stay_apart_so_each_is_cited_by_its_own_heading():
     text = "## Background\n\nShort.\n\n## Scope\n\nAlso short.\n\n## Details\n\n" + "Many words. " * 13
     chunks = chunk(text, max_tokens=30, min_tokens=10)
     assert [(c.section, c.text) for c in chunks] == [
-        ("Background", "## Background\n\nShort.\n\n## Scope\n\nAlso short."),
+        ("Background", "## Background\n\nShort."),
+        ("Scope", "## Scope\n\nAlso short."),
         ("Details", "## Details\n\n" + ("Many words. " * 13).strip()),
     ]
 

@@ -6,7 +6,9 @@ import io
 import json
 import logging
 import random
+import zipfile
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import docx
 import pytest
@@ -46,6 +48,55 @@ def encrypted_pdf(source: bytes, *, user_password: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def with_pdf_info(source: bytes, info: dict[str, str]) -> bytes:
+    """Add custom keys to a PDF's document information, as PDF tools let users do."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(source)))
+    writer.add_metadata(info)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def save_docx_with_custom_properties(
+    document, path: Path, properties: dict[str, tuple[str, str]], custom_xml: str | None = None
+) -> Path:
+    """Save ``document`` with ``docProps/custom.xml`` holding {name: (vt type, value)}."""
+    buffer = io.BytesIO()
+    document.save(buffer)
+    entries = [
+        f'<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{pid}" '
+        f'name="{escape(name)}"><vt:{kind}>{escape(value)}</vt:{kind}></property>'
+        for pid, (name, (kind, value)) in enumerate(properties.items(), start=2)
+    ]
+    ns = "http://schemas.openxmlformats.org/officeDocument/2006"
+    if custom_xml is None:
+        custom_xml = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<Properties xmlns="{ns}/custom-properties" xmlns:vt="{ns}/docPropsVTypes">'
+            + "".join(entries)
+            + "</Properties>"
+        )
+    override = (
+        '<Override PartName="/docProps/custom.xml" ContentType='
+        '"application/vnd.openxmlformats-officedocument.custom-properties+xml"/>'
+    )
+    rel = (
+        f'<Relationship Id="rIdCustom" Type="{ns}/relationships/custom-properties" '
+        'Target="docProps/custom.xml"/>'
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", override.encode() + b"</Types>")
+            elif item.filename == "_rels/.rels":
+                data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+            out.writestr(item, data)
+        out.writestr("docProps/custom.xml", custom_xml)
+    return path
 
 
 def load_one(path: Path, root: Path | None = None):
@@ -363,6 +414,51 @@ def test_pdf_title_from_first_line_without_metadata(tmp_path):
     assert doc.title == "Notice on Leave"
 
 
+def test_pdf_metadata_from_custom_document_properties(tmp_path):
+    data = with_pdf_info(
+        pdf_bytes([["Rules on Seals", "Article 1 Seals are kept safe."]], title="Rules on Seals"),
+        {
+            "/Issuer": "General Office",
+            "/number": "Mer. Gov. Off. [2022] No. 18",  # names match in any case
+            "/DATE": "2022-05-09",
+            "/Status": "Superseded",
+            "/DocType": "Regulation",
+            "/SupersededBy": "regulations/seals-2025",
+            "/Kind": "rules",  # not a metadata field: ignored
+        },
+    )
+    doc = load_one(write(tmp_path / "documents" / "seals.pdf", data), tmp_path)
+    assert doc.title == "Rules on Seals"
+    assert doc.type == "regulation"  # the property beats the folder
+    assert doc.issuer == "General Office"
+    assert doc.number == "Mer. Gov. Off. [2022] No. 18"
+    assert doc.date == "2022-05-09"
+    assert doc.status == "superseded"
+    assert doc.superseded_by == "regulations/seals-2025"
+    assert doc.meta == {}
+
+
+@pytest.mark.parametrize("value", ["2024-07-22", "2024/7/22", "D:20240722093000+08'00'"])
+def test_pdf_date_property_forms(tmp_path, value):
+    data = with_pdf_info(pdf_bytes([["Notice"]]), {"/Date": value})
+    assert load_one(write(tmp_path / "n.pdf", data)).date == "2024-07-22"
+
+
+def test_pdf_invalid_properties_are_ignored_not_fatal(tmp_path, caplog):
+    data = with_pdf_info(
+        pdf_bytes([["Notice"]]),
+        {"/DocType": "Memo", "/Status": "Final", "/Date": "next week", "/Number": "No. 5"},
+    )
+    path = write(tmp_path / "regulations" / "n.pdf", data)
+    with caplog.at_level(logging.DEBUG, logger="ingest.loaders"):
+        doc = load_one(path, tmp_path)
+    assert (doc.type, doc.status, doc.date, doc.number) == ("regulation", "in_force", None, "No. 5")
+    assert "document property 'DocType': type 'Memo' is not one of" in caplog.text
+    assert "document property 'Status': status 'Final'" in caplog.text
+    assert "document property 'Date': date 'next week'" in caplog.text
+    assert all(r.levelno == logging.DEBUG for r in caplog.records)
+
+
 def test_pdf_without_text_layer(tmp_path):
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
@@ -454,6 +550,59 @@ def test_docx_title_from_first_heading_then_core_properties(tmp_path):
     no_heading.add_paragraph("Just a paragraph")
     no_heading.save(tmp_path / "b.docx")
     assert load_one(tmp_path / "b.docx").title == "Core Title"
+
+
+def test_docx_metadata_from_custom_properties(tmp_path):
+    document = docx.Document()
+    document.add_heading("MINUTES", level=0)
+    document.add_paragraph("The meeting agreed the following.")
+    path = save_docx_with_custom_properties(
+        document,
+        tmp_path / "documents" / "quality.docx",
+        {
+            "title": ("lpwstr", "Minutes on Document Quality"),  # beats the Title paragraph
+            "Issuer": ("lpwstr", "General Office"),
+            "NUMBER": ("lpwstr", "Coordination Meeting Minutes [2024] No. 11"),
+            "Date": ("filetime", "2024-09-12T00:00:00Z"),  # a Word "Date" property
+            "status": ("lpwstr", "in force"),
+            "Doc Type": ("lpwstr", "minutes"),
+            "Superseded_By": ("lpwstr", "minutes/quality-2025"),
+            "Chair": ("lpwstr", "Li Hua"),  # not a metadata field: ignored
+        },
+    )
+    doc = load_one(path, tmp_path)
+    assert doc.title == "Minutes on Document Quality"
+    assert doc.type == "minutes"
+    assert doc.issuer == "General Office"
+    assert doc.number == "Coordination Meeting Minutes [2024] No. 11"
+    assert doc.date == "2024-09-12"
+    assert doc.status == "in_force"
+    assert doc.superseded_by == "minutes/quality-2025"
+    assert doc.meta == {}
+
+
+def test_docx_invalid_doctype_property_falls_back_to_folder(tmp_path, caplog):
+    document = docx.Document()
+    document.add_paragraph("Body")
+    path = save_docx_with_custom_properties(
+        document,
+        tmp_path / "documents" / "memo.docx",
+        {"DocType": ("lpwstr", "Memo"), "Number": ("i4", "7")},
+    )
+    with caplog.at_level(logging.DEBUG, logger="ingest.loaders"):
+        doc = load_one(path, tmp_path)
+    assert (doc.type, doc.status, doc.number) == ("document", "in_force", "7")
+    assert "memo.docx: document property 'DocType': type 'Memo' is not one of" in caplog.text
+
+
+def test_docx_unreadable_custom_properties_are_ignored(tmp_path):
+    document = docx.Document()
+    document.add_paragraph("Body")
+    path = save_docx_with_custom_properties(
+        document, tmp_path / "minutes" / "m.docx", {}, custom_xml="<Properties><unclosed"
+    )
+    doc = load_one(path, tmp_path)
+    assert (doc.type, doc.number, doc.text) == ("minutes", None, "Body")
 
 
 def test_docx_without_text(tmp_path):

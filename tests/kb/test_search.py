@@ -72,3 +72,9 @@ def test_superseded_documents_rank_below_their_replacement(built: KnowledgeBase)
 def test_every_fusion_method_ranks_the_obvious_answer_first(built: KnowledgeBase, method: str) -> None:
     kb = KnowledgeBase(built.settings.replace(fusion=method), built.encoder)
     assert kb.search("pumping equipment allocation Finance Bureau")[0].chunk.doc_id == "minutes/2024-04-18-flood"
+
+
+def test_a_question_mentioning_an_article_in_passing_is_ranked_not_forced(built: KnowledgeBase) -> None:
+    hits = built.search("Besides Article 2, which division drafts the minutes after the meeting and who signs them?")
+    assert not hits[0].exact
+    assert hits[0].chunk.section.endswith("Article 5")
