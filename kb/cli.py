@@ -253,6 +253,45 @@ def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseli
         click.echo(f"{key:32} {value}")
 
 
+@eval_group.command()
+@click.argument("gold_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"),
+              show_default=True, help="Folder indexed afresh (in a temporary index) for the run.")
+@click.option("--show-misses", is_flag=True, help="List the questions whose first citation is wrong.")
+@click.option("--json", "as_json", is_flag=True)
+def gold(gold_file: Path, corpus: Path, show_misses: bool, as_json: bool) -> None:
+    """Score cited answers on a gold question set (Recall@5, MRR@10, citations, not-found)."""
+    import tempfile
+
+    from kb.config import load_settings
+    from kb.gold import read_gold, run_gold
+    from kb.index import KnowledgeBase
+
+    questions = read_gold(gold_file)
+    with tempfile.TemporaryDirectory(prefix="kb-gold-") as tmp:
+        kb = KnowledgeBase(load_settings().replace(index=Path(tmp) / "index"))
+        report = kb.ingest([corpus])
+        if report.failed:
+            raise KbError(f"{len(report.failed)} corpus file(s) failed to load, first: {report.failed[0].reason}")
+        result = run_gold(kb, questions)
+    if not show_misses:
+        result.pop("misses")
+        result.pop("threshold_sweep")
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    for key, value in result.items():
+        if key not in ("by_kind", "misses", "threshold_sweep"):
+            click.echo(f"{key:20} {value}")
+    for kind, row in result["by_kind"].items():
+        click.echo(f"  {kind:14} {row}")
+    for row in result.get("threshold_sweep", []):
+        click.echo(f"  threshold {row['threshold']:.2f}: not found {row['not_found_accuracy']:.3f}, "
+                   f"answered {row['answered_rate']:.3f}")
+    for miss in result.get("misses", []):
+        click.echo(f"miss {miss['id']}: {miss['question']}\n     gold {miss['gold']} cited {miss['cited']}")
+
+
 def main() -> None:
     cli(prog_name="kb")
 
