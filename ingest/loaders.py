@@ -195,7 +195,7 @@ def load_file(path: Path, root: Path | None = None) -> list[Document]:
 
 def _load_pdf(src: _Source) -> list[Document]:
     pages, info = _read_pdf(src.path, _read_bytes(src.path))
-    texts = [_normalise(page).strip() for page in pages]
+    texts = [_drop_page_numbers(_normalise(page)).strip() for page in pages]
     if not any(texts):
         raise LoadError(
             f"{src.path} has no text layer (image-only or scanned PDF); "
@@ -208,6 +208,23 @@ def _load_pdf(src: _Source) -> list[Document]:
     text = "\n\n".join(texts)
     front = _property_front(info, str(src.path))
     return [_document(src, text, front, _first_line_title(text), page_starts=tuple(starts))]
+
+
+# A line that holds only a page number ("3", "- 3 -", "Page 3 of 7"): print furniture
+# that would otherwise land in the middle of a sentence running across pages.
+_PAGE_NUMBER_LINE = re.compile(
+    r"^\s*(?:[-–—]\s*)?(?:page\s+)?\d{1,4}(?:\s*(?:/|of)\s*\d{1,4})?(?:\s*[-–—])?\s*$", re.IGNORECASE
+)
+
+
+def _drop_page_numbers(page: str) -> str:
+    """The page's text without a page-number line at its top or bottom."""
+    lines = page.strip().split("\n")
+    if lines and _PAGE_NUMBER_LINE.match(lines[-1]):
+        lines.pop()
+    if lines and _PAGE_NUMBER_LINE.match(lines[0]):
+        lines.pop(0)
+    return "\n".join(lines)
 
 
 def _load_docx(src: _Source) -> list[Document]:

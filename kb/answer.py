@@ -21,14 +21,20 @@ if TYPE_CHECKING:
 NOT_FOUND = "Not found in the knowledge base."
 PASSAGES = 5  # top hits whose sentences compete for the answer
 MAX_SENTENCES = 3
-SENTENCE_SLACK = 0.12  # further sentences must be this close to the best one
+SENTENCE_SLACK = 0.05  # further sentences must be this close to the first one
 
-_BOUNDARY = re.compile(r"(?<=[.!?;。！？；])\s+|(?<=[。！？；])|\n+")
+# Sentences end at . ! ? ; (and their Chinese forms), at blank lines, and before a
+# line that opens a list item or a heading. A single line break alone is not a
+# boundary: PDF text wraps its lines mid-sentence.
+_ITEM_START = r"(?:\(\w{1,4}\)|[（(][一二三四五六七八九十]+[)）]|\d+(?:\.\d+)*[.)]\s|[一二三四五六七八九十]+、|第|#|[-*•]\s|(?:Article|Chapter|Rule|Section|Part)\s)"
+_BOUNDARY = re.compile(
+    r"(?<=[.!?;])\s+(?=\S)|(?<=[。！？；])|\n\s*\n\s*|\n\s*(?=" + _ITEM_START + ")"
+)
 _WORDS = re.compile(r"\w+")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence of ``text``, stripped; list items and lines stand alone."""
+    """(start, end) of each sentence of ``text``, stripped; list items stand alone."""
     spans, start = [], 0
     for m in _BOUNDARY.finditer(text):
         spans.append((start, m.start()))
@@ -46,8 +52,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _informative(sentence: str) -> bool:
+    """Long enough to say something, and not a bare heading line."""
+    from ingest.chunkers import heading_label
+
+    flat = " ".join(sentence.split())
+    if heading_label(flat) == flat.rstrip(":："):
+        return False
     cjk = sum("\u4e00" <= ch <= "\u9fff" for ch in sentence)
     return cjk >= 6 or len(_WORDS.findall(sentence)) >= 4
+
+
+def flat(text: str) -> str:
+    """Text with its line breaks and runs of spaces made single spaces, for display."""
+    return " ".join(text.split())
 
 
 def _pick_passages(hits: list[Hit]) -> list[Hit]:
@@ -73,15 +90,17 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
     sentences = [passages[i].chunk.text[a:b] for i, a, b in spans]
     qvec = kb.encoder.encode([question.strip()])[0]
     sims = kb.encoder.encode(sentences) @ qvec
-    # A sentence from a higher-ranked passage wins a near tie; an exactly named unit wins outright.
-    rank_bonus = np.array([0.05 * (1 - i / len(passages)) + (0.5 if passages[i].exact else 0.0) for i, _, _ in spans])
-    scores = sims + rank_bonus
-    order = np.argsort(-scores, kind="stable")
-    chosen = [int(order[0])]
-    for j in order[1:]:
-        if len(chosen) >= MAX_SENTENCES or scores[j] < scores[order[0]] - SENTENCE_SLACK:
+    owner = np.array([i for i, _, _ in spans])
+    # The first sentence comes from the best-ranked passage that has one: retrieval
+    # ranks whole passages better than a lone sentence's similarity does.
+    first_passage = int(owner.min())
+    mine = np.flatnonzero(owner == first_passage)
+    chosen = [int(mine[np.argmax(sims[mine])])]
+    floor = sims[chosen[0]] - SENTENCE_SLACK
+    for j in np.argsort(-sims, kind="stable"):
+        if len(chosen) >= MAX_SENTENCES or sims[j] < floor:
             break
-        if sentences[j] not in {sentences[c] for c in chosen}:
+        if owner[j] <= first_passage + 2 and sentences[j] not in {sentences[c] for c in chosen}:
             chosen.append(int(j))
 
     marker: dict[int, int] = {}
@@ -89,7 +108,7 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
     for j in chosen:
         i = spans[j][0]
         marker.setdefault(i, len(marker) + 1)
-        parts.append(f"{sentences[j]}{_status_note(kb, passages[i])} [{marker[i]}]")
+        parts.append(f"{flat(sentences[j])}{_status_note(kb, passages[i])} [{marker[i]}]")
     citations = []
     for i, n in marker.items():
         mine = sorted((spans[j][1], sentences[j]) for j in chosen if spans[j][0] == i)

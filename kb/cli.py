@@ -95,7 +95,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bo
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit="chunk" if stage == "embedding" else "file",
+            unit = {"reading": "file", "embedding": "chunk"}.get(stage, "step")
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=unit,
                                      file=sys.stderr, leave=True, dynamic_ncols=True)
         bar.total = total
         bar.n = done
@@ -105,8 +106,12 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bo
     for bar in bars.values():
         bar.close()
     for r in report.results:
-        detail = r.reason if r.status == "failed" else f"{', '.join(r.doc_ids)} ({r.chunks} chunks)"
-        click.echo(f"{r.status:9} {r.path}: {detail}")
+        if r.status == "failed":
+            # Loader messages start with the path already.
+            line = r.reason if r.reason.startswith(r.path) else f"{r.path}: {r.reason}"
+        else:
+            line = f"{r.path}: {', '.join(r.doc_ids)} ({r.chunks} chunks)"
+        click.echo(f"{r.status:9} {line}")
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "removed", "failed"))
@@ -148,7 +153,7 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json)
 @click.pass_context
 def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
     """Answer a question with quoted, cited sentences, or say it is not found."""
-    from kb.answer import status_label
+    from kb.answer import flat, status_label
 
     kb = _kb(ctx)
     _require_index(kb)
@@ -156,7 +161,7 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
     if as_json:
         body = {
             "question": question, "answer": result.text, "found": result.found,
-            "citations": [_hit_json(c.n, c.hit, c.quote, c.page) for c in result.citations],
+            "citations": [_hit_json(c.n, c.hit, flat(c.quote), c.page) for c in result.citations],
         }
         if not result.found:
             body["closest"] = [_hit_json(i, h) for i, h in enumerate(result.closest, 1)]
@@ -169,7 +174,7 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
             note = status_label(kb, c.hit)
             click.echo(f"[{c.n}] {c.hit.title} — {_where(c.hit.chunk.section, c.page)}" + (f"  ({note})" if note else ""))
             click.echo(f"    {c.hit.source}")
-            click.echo(f"    \"{c.quote}\"")
+            click.echo(f"    \"{flat(c.quote)}\"")
     elif result.closest:
         click.echo("\nClosest passages:")
         for i, h in enumerate(result.closest, 1):

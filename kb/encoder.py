@@ -67,7 +67,9 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every start
         model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         model.max_seq_length = self.max_tokens
         return model

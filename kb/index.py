@@ -309,6 +309,8 @@ class KnowledgeBase:
                     claimed[rec.document.doc_id] = source
                     fresh.append((rec, chunks))
                 results.append(FileResult(str(path), status, tuple(sorted(new_ids)), sum(len(c) for _, c in made)))
+            if progress:
+                progress("reading", len(paths_roots), len(paths_roots))
             if prune:
                 for source, ids in by_source.items():
                     if not Path(source).exists():

@@ -717,3 +717,21 @@ def test_jsonl_only_empty_passages(tmp_path):
     path = jsonl(tmp_path / "p.jsonl", [{"id": "a", "text": ""}, {"id": "b", "text": " \n"}])
     with pytest.raises(LoadError, match="has no text"):
         load_file(path)
+
+
+def test_pdf_page_number_lines_are_dropped(tmp_path):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_auto_page_break(False)
+    pdf.set_font("helvetica", size=11)
+    for n in (1, 2):
+        pdf.add_page()
+        pdf.multi_cell(0, 6, f"Article {n} Text of article {n} runs here.", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(-20)
+        pdf.cell(0, 6, f"- {n} -")
+    path = tmp_path / "numbered.pdf"
+    pdf.output(str(path))
+    [doc] = load_file(path)
+    assert doc.text == "Article 1 Text of article 1 runs here.\n\nArticle 2 Text of article 2 runs here."
+    assert doc.page_starts == (0, len("Article 1 Text of article 1 runs here.") + 2)
