@@ -46,7 +46,7 @@ class Settings:
     k: int = 5
     chunk_tokens: int = 0
     min_chunk_tokens: int = 40
-    answer_threshold: float = 0.35
+    answer_threshold: float = 0.44
     max_query_chars: int = 2000
     superseded_penalty: float = 0.15
     batch_size: int = 64
