@@ -24,7 +24,16 @@ def _require_index(kb) -> None:
 
 
 def _filters(types, statuses, doc_ids, date_from, date_to):
+    import datetime as dt
+
     from kb.snapshot import Filters
+
+    for flag, value in (("--from", date_from), ("--to", date_to)):
+        if value is not None:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                raise KbError(f"{flag} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-03-01") from None
 
     return Filters(tuple(types), tuple(statuses), tuple(doc_ids), date_from, date_to)
 

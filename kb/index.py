@@ -96,6 +96,7 @@ class KnowledgeBase:
         self._encoder = encoder
         self._snapshot: Snapshot | None = None
         self._manifest: dict | None = None
+        self._searcher = None  # made once per snapshot: it caches title terms
 
     # -- loading ---------------------------------------------------------------
 
@@ -181,7 +182,10 @@ class KnowledgeBase:
         """Hybrid search; see kb.search.Searcher."""
         from kb.search import Searcher
 
-        return Searcher(self.snapshot, self.encoder, self.settings).search(query, k, filters)
+        snapshot = self.snapshot
+        if self._searcher is None or self._searcher.snapshot is not snapshot:
+            self._searcher = Searcher(snapshot, self.encoder, self.settings)
+        return self._searcher.search(query, k, filters)
 
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
         """A cited answer, or "not found" with the closest passages."""

@@ -88,3 +88,12 @@ def test_errors_are_one_line_with_the_next_step(run, corpus: Path) -> None:
     assert empty.exit_code == 1
     assert "Error: the query is empty" in empty.stderr
     assert run("remove", "missing/doc").stderr.startswith("Error: no document 'missing/doc'")
+
+
+def test_bad_date_filter_names_the_format(run, corpus: Path) -> None:
+    run("ingest", str(corpus))
+    result = run("search", "duty", "--from", "March 2024")
+    assert result.exit_code == 1
+    assert "--from 'March 2024' is not a date: write it as YYYY-MM-DD" in result.stderr
+    body = json.loads(run("search", "duty records", "--from", "2024-01-01", "--json").stdout)
+    assert {h["doc_id"] for h in body["hits"]} <= {"regulations/duty-rules", "minutes/2024-04-18-flood"}
