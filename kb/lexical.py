@@ -13,7 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2
+
+# Word families the English stemmer leaves apart although an office uses them as one
+# ("what was decided" asks for the "Decisions" of the minutes).
+_SAME_STEM = {"decid": "decis", "attende": "attend"}
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -41,7 +45,7 @@ class Tokenizer:
         for text in texts:
             text = _CJK_RUN.sub(_cjk_bigrams, text.lower())
             words = [w for w in _TOKEN.findall(text) if w not in self._stopwords]
-            out.append(self._stem(words))
+            out.append([_SAME_STEM.get(t, t) for t in self._stem(words)])
         return out
 
 

@@ -60,3 +60,7 @@ def test_dense_index_contract(tmp_path: Path) -> None:
     copy.remove(np.array([22]))
     assert (len(copy), len(loaded)) == (2, 3)
     assert DenseIndex(4).search(vectors[:1], 5)[0].shape == (1, 0)
+
+
+def test_tokenizer_joins_word_families_the_stemmer_splits() -> None:
+    assert Tokenizer()(["it was decided", "Decisions", "attendees attend"]) == [["decis"], ["decis"], ["attend", "attend"]]
