@@ -68,9 +68,21 @@ def flat(text: str) -> str:
 
 
 def _pick_passages(hits: list[Hit]) -> list[Hit]:
-    """Top hits, without a superseded document whose replacement is also among them."""
+    """Top hits, without a superseded document whose replacement is also among them.
+
+    A document's preamble (its heading, number and addressees: no section) yields
+    the lead to a section of the same document ranked just below it: the body is
+    what answers. On the gold questions this raised the first citation's accuracy
+    from 0.571 to 0.610 and from 0.566 to 0.585 on the two halves (odd, even ids).
+    """
     present = {h.chunk.doc_id for h in hits}
-    return [h for h in hits if not (h.status != "in_force" and h.superseded_by in present)][:PASSAGES]
+    kept = [h for h in hits if not (h.status != "in_force" and h.superseded_by in present)][:PASSAGES]
+    if kept and not kept[0].chunk.section and not kept[0].exact:
+        for i, other in enumerate(kept[1:3], 1):
+            if other.chunk.doc_id == kept[0].chunk.doc_id and other.chunk.section:
+                kept.insert(0, kept.pop(i))
+                break
+    return kept
 
 
 def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> Answer:

@@ -50,3 +50,17 @@ def test_split_sentences_gives_exact_spans() -> None:
     assert [text[a:b] for a, b in spans] == [
         "Article 3 A notice is sent.", "It names the venue!", "(1) time;", "会议通知应当提前发出。", "材料两日前报送。",
     ]
+
+
+def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
+    from kb.answer import _pick_passages
+    from kb.types import Chunk, Hit
+
+    def hit(doc: str, section: str, n: int) -> Hit:
+        chunk = Chunk(id=f"{doc}{n}", doc_id=doc, text="x", start=0, end=1, section=section)
+        return Hit(chunk=chunk, score=1.0 - n / 10, title=doc, source=doc, type="document", status="in_force")
+
+    order = [h.chunk.id for h in _pick_passages([hit("reply", "", 0), hit("other", "1. Scope", 1), hit("reply", "2. Amount", 2)])]
+    assert order == ["reply2", "reply0", "other1"]
+    alone = [h.chunk.id for h in _pick_passages([hit("reply", "", 0), hit("other", "1. Scope", 1)])]
+    assert alone == ["reply0", "other1"]
