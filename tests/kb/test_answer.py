@@ -64,3 +64,9 @@ def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
     assert order == ["reply2", "reply0", "other1"]
     alone = [h.chunk.id for h in _pick_passages([hit("reply", "", 0), hit("other", "1. Scope", 1)])]
     assert alone == ["reply0", "other1"]
+
+
+def test_a_year_the_best_passage_does_not_hold_means_not_found(built: KnowledgeBase) -> None:
+    assert built.ask("What did the 2024 coordination meeting decide about pumping equipment?").found
+    result = built.ask("What did the 2026 coordination meeting decide about pumping equipment?")
+    assert not result.found and result.closest
