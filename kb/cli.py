@@ -249,22 +249,35 @@ def eval_group() -> None:
 @click.option("--mode", type=click.Choice(["passages"]), default="passages", show_default=True)
 @click.option("--workdir", type=click.Path(path_type=Path), help="Keep the built index here (default: a temporary folder).")
 @click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers encode.")
+@click.option("--baselines", is_flag=True, help="Also score BM25 alone, dense alone and the tutorial pipeline.")
+@click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
+              show_default=True, help="Where the JSON (and with --baselines the Recall@k chart) are written.")
 @click.option("--json", "as_json", is_flag=True)
-def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseline: bool, as_json: bool) -> None:
+def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseline: bool, baselines: bool,
+           results: Path, as_json: bool) -> None:
     """Score retrieval on ObliQA (Recall@10, MAP@10 as in the shared task) and time it."""
     import tempfile
 
     from kb.config import load_settings
-    from kb.evaluate import run_obliqa_passages
+    from kb.evaluate import markdown_table, recall_chart, run_obliqa_passages
 
     settings = load_settings()
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-        result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline)
+        result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline,
+                                     baselines=baselines)
+    results.mkdir(parents=True, exist_ok=True)
+    stem = results / f"obliqa-{split}-{mode}"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    if baselines:
+        recall_chart(result, stem.with_suffix(".png"), f"ObliQA {split}, {mode} mode: Recall@k")
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    for key, value in result.items():
-        click.echo(f"{key:32} {value}")
+    click.echo(markdown_table(result))
+    for key in ("passages", "ingest_passages_per_s", "baseline_encode_passages_per_s", "peak_rss_mb"):
+        if key in result:
+            click.echo(f"{key:32} {result[key]}")
+    click.echo(f"written: {stem.with_suffix('.json')}" + (f", {stem.with_suffix('.png')}" if baselines else ""))
 
 
 @eval_group.command()

@@ -7,6 +7,7 @@ lies and write only temporary files.
 from __future__ import annotations
 
 import json
+import math
 import re
 import statistics
 import time
@@ -113,26 +114,43 @@ def obliqa_questions(dataset: Path, split: str) -> list[Question]:
     ]
 
 
+def ndcg_at(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
+    """Binary-relevance nDCG@k."""
+    dcg = sum(1.0 / math.log2(r + 1) for r, item in enumerate(ranked[:k], 1) if item in gold)
+    ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(gold), k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+CURVE = 20  # Recall@k is reported for k = 1..CURVE
+
+
 def score_run(
     questions: Sequence[Question], retrieve: Callable[[str], list[str]], k: int = 10
-) -> dict[str, float]:
-    """Recall@k, MAP@k, MRR@k and per-query latency of ``retrieve`` over the questions."""
-    recall, ap, rr, times = [], [], [], []
+) -> dict:
+    """Recall@k, MAP@k, nDCG@k, MRR@k, the Recall@1..20 curve and per-query latency of ``retrieve``."""
+    recall, ap, ndcg, rr, times = [], [], [], [], []
+    curve = [0.0] * CURVE
     for q in questions:
         t0 = time.perf_counter()
         ranked = retrieve(q.text)
         times.append((time.perf_counter() - t0) * 1000)
-        ranked = list(dict.fromkeys(ranked))[:k]
-        recall.append(recall_at(ranked, set(q.gold), k))
-        ap.append(average_precision_at(ranked, set(q.gold), k))
-        rr.append(reciprocal_rank_at(ranked, set(q.gold), k))
+        ranked = list(dict.fromkeys(ranked))[:CURVE]
+        gold = set(q.gold)
+        recall.append(recall_at(ranked, gold, k))
+        ap.append(average_precision_at(ranked, gold, k))
+        ndcg.append(ndcg_at(ranked, gold, k))
+        rr.append(reciprocal_rank_at(ranked, gold, k))
+        for i in range(CURVE):
+            curve[i] += recall_at(ranked, gold, i + 1)
     return {
         f"recall@{k}": round(statistics.fmean(recall), 4),
         f"map@{k}": round(statistics.fmean(ap), 4),
+        f"ndcg@{k}": round(statistics.fmean(ndcg), 4),
         f"mrr@{k}": round(statistics.fmean(rr), 4),
         "queries": len(questions),
         "p50_ms": round(percentile(times, 50), 2),
         "p95_ms": round(percentile(times, 95), 2),
+        "recall_curve": [round(c / len(questions), 4) for c in curve] if questions else [],
     }
 
 
@@ -142,7 +160,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_obliqa_passages(dataset: Path, split: str, settings, workdir: Path, baseline: bool = True) -> dict:
+def run_obliqa_passages(
+    dataset: Path, split: str, settings, workdir: Path, baseline: bool = True, baselines: bool = False
+) -> dict:
     """Index ObliQA's passages as given, ask every question of the split, score the top 10.
 
     Args:
@@ -151,6 +171,7 @@ def run_obliqa_passages(dataset: Path, split: str, settings, workdir: Path, base
         settings: Settings to evaluate; their ``index`` is replaced by one under ``workdir``.
         workdir: Scratch folder for the JSONL and the index.
         baseline: Also time a plain sentence-transformers encode of the same passages.
+        baselines: Also score BM25 alone, dense alone and the tutorial pipeline.
     """
     from kb.index import KnowledgeBase
 
@@ -176,9 +197,100 @@ def run_obliqa_passages(dataset: Path, split: str, settings, workdir: Path, base
     kb.search("warm up")
 
     def retrieve(question: str) -> list[str]:
-        return [h.chunk.id for h in kb.search(question, k=10)]
+        return [h.chunk.id for h in kb.search(question, k=CURVE)]
 
     result.update(score_run(questions, retrieve))
+    if baselines:
+        result["baselines"] = {name: score_run(questions, run) for name, run in _baselines(kb, jsonl).items()}
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     result["fusion"] = f"{settings.fusion} (bm25 weight {settings.bm25_weight})"
     return result
+
+
+def _baselines(kb, jsonl: Path) -> dict[str, Callable[[str], list[str]]]:
+    """The systems ours is compared with, over the same passages and the same model.
+
+    - BM25 alone: bm25s over the passage text (English stemmer, stop words).
+    - dense alone: the passage vectors in a flat FAISS index.
+    - tutorial: RecursiveCharacterTextSplitter(1,000 characters, 200 overlap) over each
+      passage, the same model, flat FAISS; a passage ranks by its best piece.
+    """
+    import numpy as np
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from kb.dense import DenseIndex
+    from kb.fusion import top_k
+    from kb.lexical import LexicalIndex
+
+    rows = [json.loads(line) for line in jsonl.open(encoding="utf-8")]
+    ids = [r["id"] for r in rows]
+    snap = kb.snapshot
+    by_id = {c.id: i for i, c in enumerate(snap.chunks)}
+    vectors = snap.vectors[[by_id[i] for i in ids]]
+    bm25 = LexicalIndex.build([r["text"] for r in rows])
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    piece_owner, piece_text = [], []
+    for n, r in enumerate(rows):
+        for piece in splitter.split_text(r["text"]):
+            piece_owner.append(n)
+            piece_text.append(piece)
+    owner = np.array(piece_owner)
+    # A passage that stays whole is its own piece: reuse its vector rather than encode it again.
+    whole = {n for n, count in zip(*np.unique(owner, return_counts=True)) if count == 1}
+    piece_vecs = np.zeros((len(piece_text), vectors.shape[1]), dtype=np.float32)
+    single = [i for i, n in enumerate(piece_owner) if n in whole]
+    piece_vecs[single] = vectors[owner[single]]
+    split = [i for i, n in enumerate(piece_owner) if n not in whole]
+    if split:
+        piece_vecs[split] = kb.encoder.encode([piece_text[i] for i in split])
+    flat = DenseIndex(vectors.shape[1])
+    flat.add(np.arange(len(ids)), vectors)
+    pieces = DenseIndex(vectors.shape[1])
+    pieces.add(np.arange(len(piece_text)), piece_vecs)
+
+    def bm25_alone(q: str) -> list[str]:
+        return [ids[i] for i in top_k(bm25.scores(q), CURVE)]
+
+    def dense_alone(q: str) -> list[str]:
+        found, _ = flat.search(kb.encoder.encode([q]), CURVE)
+        return [ids[i] for i in found[0] if i >= 0]
+
+    def tutorial(q: str) -> list[str]:
+        found, _ = pieces.search(kb.encoder.encode([q]), CURVE * 3)
+        return list(dict.fromkeys(ids[owner[i]] for i in found[0] if i >= 0))[:CURVE]
+
+    return {"bm25 (bm25s)": bm25_alone, "dense (flat FAISS)": dense_alone, "tutorial (1000/200 splitter)": tutorial}
+
+
+def markdown_table(result: dict) -> str:
+    """Ours and the baselines side by side, as a Markdown table."""
+    rows = [("**ours** (" + result.get("fusion", "") + ")", result)]
+    rows += list(result.get("baselines", {}).items())
+    lines = ["| system | Recall@10 | MAP@10 | nDCG@10 | MRR@10 | p50 ms | p95 ms |", "|---|---|---|---|---|---|---|"]
+    for name, r in rows:
+        lines.append(f"| {name} | {r['recall@10']:.4f} | {r['map@10']:.4f} | {r['ndcg@10']:.4f} | "
+                     f"{r['mrr@10']:.4f} | {r['p50_ms']} | {r['p95_ms']} |")
+    return "\n".join(lines)
+
+
+def recall_chart(result: dict, path: Path, title: str) -> None:
+    """A PNG of Recall@k for k = 1..20, ours against the baselines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ks = list(range(1, CURVE + 1))
+    ax.plot(ks, result["recall_curve"], marker="o", linewidth=2.2, label="ours")
+    for name, r in result.get("baselines", {}).items():
+        ax.plot(ks, r["recall_curve"], marker=".", linewidth=1.2, label=name)
+    ax.set_xlabel("k")
+    ax.set_ylabel("Recall@k")
+    ax.set_title(title)
+    ax.set_xticks(ks)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
