@@ -246,9 +246,11 @@ def eval_group() -> None:
 @eval_group.command()
 @click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--split", default="dev", show_default=True, help="Reads ObliQA_<split>.json.")
-@click.option("--mode", type=click.Choice(["passages"]), default="passages", show_default=True)
+@click.option("--mode", type=click.Choice(["passages", "files"]), default="passages", show_default=True,
+              help="passages: index docs/ as given, score by passage id; files: ingest txt/*.txt with our "
+                   "chunker, score chunks by span overlap with the gold passages.")
 @click.option("--workdir", type=click.Path(path_type=Path), help="Keep the built index here (default: a temporary folder).")
-@click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers encode.")
+@click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers encode (passages mode).")
 @click.option("--baselines", is_flag=True, help="Also score BM25 alone, dense alone and the tutorial pipeline.")
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
               show_default=True, help="Where the JSON (and with --baselines the Recall@k chart) are written.")
@@ -259,25 +261,62 @@ def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseli
     import tempfile
 
     from kb.config import load_settings
-    from kb.evaluate import markdown_table, recall_chart, run_obliqa_passages
+    from kb.evaluate import run_obliqa_passages
 
     settings = load_settings()
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
-        result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline,
-                                     baselines=baselines)
-    results.mkdir(parents=True, exist_ok=True)
-    stem = results / f"obliqa-{split}-{mode}"
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2), encoding="utf-8")
-    if baselines:
-        recall_chart(result, stem.with_suffix(".png"), f"ObliQA {split}, {mode} mode: Recall@k")
+        if mode == "files":
+            from kb.benchmarks import run_obliqa_files
+
+            result = run_obliqa_files(dataset, split, settings, workdir or Path(tmp), baselines=baselines)
+        else:
+            result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline,
+                                         baselines=baselines)
+    keys = ("passages", "ingest_passages_per_s", "baseline_encode_passages_per_s", "documents", "chunks",
+            "max_chunk_tokens", "encoder_window", "gold_passages", "unlocated_gold", "peak_rss_mb")
+    _report(result, results / f"obliqa-{split}-{mode}", f"ObliQA {split}, {mode} mode: Recall@k", keys, as_json)
+
+
+@eval_group.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="test", show_default=True, help="Scores the judgements in qrels/<split>.tsv.")
+@click.option("--workdir", type=click.Path(path_type=Path), help="Keep the built index here (default: a temporary folder).")
+@click.option("--baselines", is_flag=True, help="Also score BM25 alone, dense alone and the tutorial pipeline.")
+@click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
+              show_default=True, help="Where the JSON (and with --baselines the Recall@k chart) are written.")
+@click.option("--json", "as_json", is_flag=True)
+def beir(dataset: Path, split: str, workdir: Path | None, baselines: bool, results: Path, as_json: bool) -> None:
+    """Score retrieval on a dataset in the BEIR layout (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)."""
+    import tempfile
+
+    from kb.benchmarks import run_beir
+    from kb.config import load_settings
+
+    with tempfile.TemporaryDirectory(prefix="kb-beir-") as tmp:
+        result = run_beir(dataset, split, load_settings(), workdir or Path(tmp), baselines=baselines)
+    name = dataset.resolve().name
+    _report(result, results / f"beir-{name}-{split}", f"{name} ({split}): Recall@k",
+            ("passages", "ingest_passages_per_s", "peak_rss_mb"), as_json)
+
+
+def _report(result: dict, stem: Path, title: str, keys: tuple[str, ...], as_json: bool) -> None:
+    """Write a benchmark's JSON (and with baselines its chart) to ``stem``, then print it."""
+    from kb.evaluate import markdown_table, recall_chart
+
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    json_path, png_path = Path(f"{stem}.json"), Path(f"{stem}.png")
+    json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    charted = "baselines" in result
+    if charted:
+        recall_chart(result, png_path, title)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(markdown_table(result))
-    for key in ("passages", "ingest_passages_per_s", "baseline_encode_passages_per_s", "peak_rss_mb"):
+    for key in keys:
         if key in result:
             click.echo(f"{key:32} {result[key]}")
-    click.echo(f"written: {stem.with_suffix('.json')}" + (f", {stem.with_suffix('.png')}" if baselines else ""))
+    click.echo(f"written: {json_path}" + (f", {png_path}" if charted else ""))
 
 
 @eval_group.command()
