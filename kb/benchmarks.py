@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import KbError
-from kb.evaluate import CURVE, Question, _baselines, _peak_rss_mb, passage_key, percentile, score_run
+from kb.evaluate import CURVE, Question, _peak_rss_mb, index_and_score, passage_key, percentile
 
 COVER_SHARE = 0.8  # a chunk inside a longer gold passage counts when this share of it is gold text
 
@@ -412,21 +412,6 @@ def run_beir(dataset: Path, split: str, settings, workdir: Path, baselines: bool
     settings = settings.replace(index=workdir / "index", max_query_chars=max(settings.max_query_chars, longest))
     kb = KnowledgeBase(settings)
     kb.encoder.encode(["warm up"])  # load the model outside the timings
-    t0 = time.perf_counter()
-    report = kb.ingest([jsonl], rebuild=True)
-    elapsed = time.perf_counter() - t0
-    if report.failed:
-        raise KbError(f"ingest of the corpus failed: {report.failed[0].reason}")
-    result: dict = {"dataset": dataset.name, "split": split, "passages": passages,
-                    "ingest_passages_per_s": round(passages / elapsed, 1)}
-    kb.search("warm up")
-
-    def retrieve(question: str) -> list[str]:
-        return [h.chunk.id for h in kb.search(question, k=CURVE)]
-
-    result.update(score_run(questions, retrieve))
-    if baselines:
-        result["baselines"] = {name: score_run(questions, run) for name, run in _baselines(kb, jsonl).items()}
-    result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    result["fusion"] = f"{settings.fusion} (bm25 weight {settings.bm25_weight})"
+    result: dict = {"dataset": dataset.name, "split": split, "passages": passages}
+    result.update(index_and_score(kb, jsonl, passages, questions, baselines))
     return result

@@ -188,12 +188,18 @@ def run_obliqa_passages(
         kb.encoder.model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
                                 show_progress_bar=False)
         result["baseline_encode_passages_per_s"] = round(passages / (time.perf_counter() - t0), 1)
+    result.update(index_and_score(kb, jsonl, passages, questions, baselines))
+    return result
+
+
+def index_and_score(kb, jsonl: Path, passages: int, questions: Sequence[Question], baselines: bool) -> dict:
+    """Index pre-chunked passages afresh, then score every question (and, if asked, the baselines)."""
     t0 = time.perf_counter()
     report = kb.ingest([jsonl], rebuild=True)
     elapsed = time.perf_counter() - t0
     if report.failed:
         raise KbError(f"ingest of the passages failed: {report.failed[0].reason}")
-    result["ingest_passages_per_s"] = round(passages / elapsed, 1)
+    result: dict = {"ingest_passages_per_s": round(passages / elapsed, 1)}
     kb.search("warm up")
 
     def retrieve(question: str) -> list[str]:
@@ -203,7 +209,7 @@ def run_obliqa_passages(
     if baselines:
         result["baselines"] = {name: score_run(questions, run) for name, run in _baselines(kb, jsonl).items()}
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
-    result["fusion"] = f"{settings.fusion} (bm25 weight {settings.bm25_weight})"
+    result["fusion"] = f"{kb.settings.fusion} (bm25 weight {kb.settings.bm25_weight})"
     return result
 
 
