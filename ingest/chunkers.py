@@ -233,6 +233,7 @@ _EN_GROUP_RE = re.compile(
     r"follow[- ]up\s+actions?|agreed\s+actions?))\s*(?:[:：]|$)"
 )
 _NUMBER_RE = re.compile(r"\d{1,3}(?:[.．]\d{1,3})*")
+_SUB_RULE_RE = re.compile(r"\.\(\d{1,3}\)|\.Guidance(?:\.\d{1,3}\.?)?|\)")
 _PAREN_RE = re.compile(r"[(（]\s*([A-Za-z]{1,5}|\d{1,3})\s*[)）]")
 _SENTENCE_END = (".", "。", ";", "；")
 _NON_SPACE = re.compile(r"\S")
@@ -341,6 +342,11 @@ def _match_number(clean: str) -> _Heading | None:
     number = m.group(0)
     rest = clean[m.end():]
     depth = number.count(".") + number.count("．") + 1
+    sub = _SUB_RULE_RE.match(rest)
+    if sub and (sub.end() == len(rest) or rest[sub.end()].isspace()):
+        # Rulebook numbering below a rule: "4.1.1.(3)", "1.2.1.Guidance", "1.2.1.Guidance.1.", "92)".
+        marker = number + sub.group(0).rstrip(".")
+        return _Heading("clause", marker, 50 + min(depth + (2 if sub.group(0).count(".") > 1 else 1), 9), False)
     punct = ""
     if rest[:1] == "、":
         punct, rest = "、", rest[1:]

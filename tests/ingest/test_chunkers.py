@@ -769,3 +769,20 @@ def test_deeply_indented_numbered_line_continues_the_line_above():
     chunks = chunk_document(doc, lambda t: len(t.split()), ChunkingParams(max_tokens=100, min_tokens=0))
     assert chunks[-1].section == "1. Duty"
     assert chunks[-1].text.endswith("2. Daily Duty Situation Form")
+
+
+def test_rulebook_sub_rule_numbers_are_clause_headings():
+    text = (
+        "1.2\tApplication\n1.2.1\t\n1.2.1.(1)\tSubject to (2), the Rulebook applies to:\n(a)\tevery Relevant Person;\n"
+        "1.2.1.(2)\tIn respect of a Representative Office, only Chapters 1 to 6 apply.\n"
+        "1.2.1.Guidance\t\n1.2.1.Guidance.1.\tChapters 7 to 9 deal with customers.\n92)\tINTRODUCTION\n"
+    )
+    assert heading_label("1.2.1.(1)\tSubject to (2), the Rulebook applies to:").startswith("1.2.1.(1) ")
+    assert heading_label("1.2.1.Guidance.1.\tChapters 7 to 9 deal with customers.") == "1.2.1.Guidance.1"
+    assert heading_label("92)\tINTRODUCTION") == "92) INTRODUCTION"
+    doc = Document(doc_id="r", title="Rules", text=text, source="r.txt")
+    chunks = chunk_document(doc, lambda t: len(t.split()), ChunkingParams(max_tokens=12, min_tokens=0))
+    for c in chunks:
+        assert doc.text[c.start:c.end] == c.text
+    starts = [c.text.split("\t")[0] for c in chunks]
+    assert {"1.2.1.(1)", "1.2.1.(2)", "1.2.1.Guidance", "92)"} <= set(starts)
