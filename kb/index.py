@@ -63,6 +63,11 @@ class IngestReport:
         return sum(r.status == status for r in self.results)
 
 
+def _generation_number(name: str) -> int:
+    """``gen-000007`` and ``gen-000007.tmp-123`` → 7."""
+    return int(name.split("-")[1].split(".")[0])
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -402,8 +407,10 @@ class KnowledgeBase:
 
     def _write(self, records: dict[str, DocRecord], chunks: list[Chunk], dense, lexical: LexicalIndex) -> None:
         current = self.manifest().get("generation")
-        number = int(current.split("-")[1]) + 1 if current else 1
-        generation = f"gen-{number:06d}"
+        # Above every generation on disk: a write killed between its rename and the manifest
+        # switch leaves a whole generation no manifest names.
+        numbers = [_generation_number(d.name) for d in self.path.glob("gen-*")]
+        generation = f"gen-{max([0, *numbers]) + 1:06d}"
         tmp = self.path / f"{generation}.tmp-{os.getpid()}"
         tmp.mkdir(parents=True)
         write_records(tmp, list(records.values()), chunks)
@@ -437,3 +444,9 @@ class KnowledgeBase:
         for tmp in self.path.glob("gen-*.tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
         (self.path / "manifest.json.tmp").unlink(missing_ok=True)
+        # A generation renamed into place whose manifest switch never happened: no reader can know it.
+        current = self.manifest().get("generation")
+        if current:
+            for orphan in self.path.glob("gen-*"):
+                if _generation_number(orphan.name) > _generation_number(current) and ".tmp-" not in orphan.name:
+                    shutil.rmtree(orphan, ignore_errors=True)

@@ -159,3 +159,18 @@ def test_a_write_keeps_one_previous_generation(built: KnowledgeBase, corpus: Pat
     generations = sorted(p.name for p in built.path.glob("gen-*"))
     assert len(generations) == 2
     assert built.manifest()["generation"] == generations[-1]
+
+
+def test_a_generation_left_without_its_manifest_switch_is_replaced(built: KnowledgeBase, corpus: Path) -> None:
+    # A write killed after renaming its generation into place but before switching the manifest.
+    current = built.manifest()["generation"]
+    orphan = built.path / f"gen-{int(current.split('-')[1]) + 1:06d}"
+    orphan.mkdir()
+    (orphan / "documents.jsonl").write_text("half a write\n", encoding="utf-8")
+    write(corpus / "minutes" / "note.md", "# Note\n\nThe archive room opens at eight o'clock.\n")
+    report = built.ingest([corpus])
+    assert not report.failed
+    assert built.manifest()["generation"] != current
+    assert "half a write" not in (built.path / built.manifest()["generation"] / "documents.jsonl").read_text()
+    assert sorted(p.name for p in built.path.glob("gen-*")) == sorted([current, built.manifest()["generation"]])
+    assert "minutes/note" in {r.document.doc_id for r in built.documents()}
