@@ -295,6 +295,12 @@ class KnowledgeBase:
                                 f"{path}: document id {doc.doc_id!r} is already taken by {claimed[doc.doc_id]}; "
                                 "rename one of the files"
                             )
+                        other = records.get(doc.doc_id)
+                        if other and other.document.source != source and Path(other.document.source).exists():
+                            raise LoadError(
+                                f"{path}: document id {doc.doc_id!r} is already taken by {other.document.source}; "
+                                f"rename one of the files, or `kb remove {doc.doc_id}` first"
+                            )
                     made = []
                     for doc in docs:
                         chunks = chunk_document(doc, self.encoder.count_tokens, params)

@@ -138,6 +138,24 @@ def test_same_document_id_from_two_files_is_refused(kb: KnowledgeBase, tmp_path:
     assert "already taken" in report.failed[0].reason
 
 
+def test_a_file_from_another_folder_does_not_replace_a_stored_document(built: KnowledgeBase, tmp_path: Path) -> None:
+    # Same path under another root, same document id: the stored one must survive.
+    write(tmp_path / "uploads" / "regulations" / "meeting-rules.md", "# Copy\n\nArticle 1 An unrelated rule about seals.\n")
+    before = {r.document.doc_id: r.document.source for r in built.documents()}
+    report = built.ingest([tmp_path / "uploads"])
+    assert [r.status for r in report.results] == ["failed"]
+    assert "already taken" in report.failed[0].reason and "kb remove regulations/meeting-rules" in report.failed[0].reason
+    assert {r.document.doc_id: r.document.source for r in built.documents()} == before
+
+
+def test_a_moved_file_replaces_its_document(built: KnowledgeBase, corpus: Path, tmp_path: Path) -> None:
+    moved = tmp_path / "moved"
+    corpus.rename(moved)
+    report = built.ingest([moved])
+    assert not report.failed
+    assert all(r.document.source.startswith(str(moved.resolve())) for r in built.documents())
+
+
 def test_index_built_with_another_encoder_is_refused(built: KnowledgeBase, settings) -> None:
     other = KnowledgeBase(settings, HashingEncoder(dim=64))
     with pytest.raises(IndexMismatchError, match=r"built with encoder hashing-256 \(256 d\).*hashing-64.*kb ingest --rebuild"):
