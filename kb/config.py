@@ -36,6 +36,9 @@ class Settings:
         superseded_penalty: Subtracted from the fused score of superseded or
             repealed documents so in-force ones come first.
         batch_size: Encoder batch size.
+        uploads: Folder the app saves uploaded files into (then ingests).
+        max_upload_mb: Largest upload the app accepts, in megabytes.
+        feedback_db: SQLite file where the app stores thumbs up/down.
     """
 
     index: Path = Path("index")
@@ -50,6 +53,9 @@ class Settings:
     max_query_chars: int = 2000
     superseded_penalty: float = 0.15
     batch_size: int = 64
+    uploads: Path = Path("uploads")
+    max_upload_mb: float = 50.0
+    feedback_db: Path = Path("feedback.sqlite3")
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
@@ -59,6 +65,8 @@ class Settings:
         for name in ("pool", "k", "max_query_chars", "batch_size"):
             if getattr(self, name) < 1:
                 raise KbError(f"{name} ({getattr(self, name)}) must be at least 1")
+        if self.max_upload_mb <= 0:
+            raise KbError(f"max_upload_mb ({self.max_upload_mb}) must be positive")
         if self.chunk_tokens < 0:
             raise KbError(f"chunk_tokens ({self.chunk_tokens}) must be 0 (automatic) or positive")
 

@@ -133,6 +133,19 @@ class KnowledgeBase:
         """Forget the loaded snapshot; the next use reads the current generation."""
         self._snapshot = None
 
+    def refresh(self) -> bool:
+        """Load the current generation if another process (or object) wrote a newer one.
+
+        Costs one small file read; a long-running reader such as the app calls it
+        before each query. Returns True when a newer generation was loaded.
+        """
+        on_disk = self.manifest().get("generation")
+        loaded = (self._manifest or {}).get("generation")
+        if self._snapshot is not None and on_disk == loaded:
+            return False
+        self._snapshot, self._manifest = self._load()
+        return True
+
     def _load(self) -> tuple[Snapshot, dict]:
         manifest = self.manifest()
         if not manifest:

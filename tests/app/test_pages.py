@@ -1,0 +1,167 @@
+"""Each page's main flow, run by streamlit's AppTest over a small index (offline hashing encoder)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from kb.encoder import HashingEncoder
+from kb.index import KnowledgeBase
+from tests.conftest import write
+
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+
+
+@pytest.fixture
+def app_env(built: KnowledgeBase, settings, tmp_path: Path, monkeypatch) -> dict[str, Path]:
+    monkeypatch.chdir(tmp_path)  # no kb.toml of the developer's
+    paths = {"index": settings.index, "uploads": tmp_path / "uploads", "feedback": tmp_path / "feedback.sqlite3"}
+    monkeypatch.setenv("KB_INDEX", str(paths["index"]))
+    monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
+    monkeypatch.setenv("KB_UPLOADS", str(paths["uploads"]))
+    monkeypatch.setenv("KB_FEEDBACK_DB", str(paths["feedback"]))
+    monkeypatch.setenv("KB_MAX_UPLOAD_MB", "0.01")
+    return paths
+
+
+def page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    if name != "start":
+        at.switch_page(f"app_pages/{name}.py").run()
+        assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption]
+                     + [e.value for e in at.error] + [w.value for w in at.warning] + [s.value for s in at.success])
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_start_page_counts_the_index_and_runs_a_starter_question(app_env) -> None:
+    at = page("start")
+    assert "**5** documents" in texts(at)
+    assert [m.value for m in at.metric][:3] == ["4", "0", "1"]  # regulations (one Chinese), documents, minutes
+    starter = next(b for b in at.button if b.key and b.key.startswith("starter-Meetings"))
+    starter.click().run()
+    assert not at.exception, at.exception
+    assert at.chat_message, "the starter question was not asked on the Ask page"
+    assert starter.label in "\n".join(t.value for t in at.get("text"))
+
+
+def test_ask_shows_the_answer_with_source_cards(app_env) -> None:
+    at = ask(page("ask"), "How many working days before the meeting must the meeting notice be sent?")
+    body = texts(at)
+    assert "three working days" in body
+    assert "**[1]**" in body
+    assert "Rules on Meeting Management" in body
+    assert "Article 3" in body and ":orange-background[" in body  # the cited sentence, highlighted
+    assert any(b.label.startswith("Download meeting-rules.md") for b in at.get("download_button"))
+
+
+def test_not_found_is_said_plainly_with_the_closest_passages(app_env) -> None:
+    at = ask(page("ask"), "What is the recipe for a chocolate cake with vanilla frosting?")
+    assert [e.value for e in at.error] == ["Not found in the knowledge base."]
+    assert "none of which answers" in texts(at)
+
+
+def test_superseded_source_is_marked_with_its_replacement(app_env) -> None:
+    at = page("ask")
+    at.sidebar.multiselect(key="ask-status").set_value(["superseded"]).run()
+    ask(at, "how long are duty records kept")
+    warnings = [w.value for w in at.warning]
+    assert any("superseded by Rules on Duty Work" in w for w in warnings), warnings
+
+
+def test_type_filter_limits_the_sources(app_env) -> None:
+    at = page("ask")
+    at.sidebar.multiselect(key="ask-types").set_value(["minutes"]).run()
+    ask(at, "When must the meeting notice be sent and who buys pumps?")
+    cards = [m.value for m in at.markdown if m.value.startswith("**")]
+    assert cards and all("Minutes of the Coordination Meeting" in c for c in cards if "badge" in c)
+
+
+def test_a_follow_up_is_read_with_the_previous_question(app_env) -> None:
+    at = ask(page("ask"), "Within what time must a major emergency be reported to the Duty Office by telephone?")
+    ask(at, "and in writing?")
+    assert "Read with the previous question as: in writing" in texts(at)
+    assert len(at.chat_message) == 4
+
+
+def test_thumbs_are_stored_with_the_question_and_cited_chunks(app_env) -> None:
+    at = ask(page("ask"), "How many working days before the meeting must the meeting notice be sent?")
+    at.feedback[0].set_value(0).run()  # thumbs down
+    rows = sqlite3.connect(app_env["feedback"]).execute("SELECT question, rating, chunks FROM feedback").fetchall()
+    assert len(rows) == 1
+    question, rating, chunks = rows[0]
+    assert question.startswith("How many working days") and rating == -1
+    assert "regulations/meeting-rules" in chunks
+
+
+def test_document_html_is_shown_as_text(app_env, corpus: Path, settings) -> None:
+    write(corpus / "documents" / "odd.md", "# Odd notice\n\nThe seal <script>alert(1)</script> is kept by "
+          "[the office](javascript:alert(2)) ![x](http://example.invalid/x.png) :red[loud].\n")
+    KnowledgeBase(settings, HashingEncoder()).ingest([corpus])
+    at = ask(page("ask"), "Who keeps the seal script alert office")
+    passage = next(m.value for m in at.markdown if "seal" in m.value and "script" in m.value)
+    assert "<script>" not in passage and r"\<script\>" in passage
+    assert "](" not in passage and ":red[" not in passage
+
+
+def test_search_ranks_documents_with_facets_and_similar_documents(app_env) -> None:
+    at = page("search")
+    at.text_input(key="precedent-query").set_value("emergency reporting duty office").run()
+    assert not at.exception, at.exception
+    titles = [m.value for m in at.markdown if m.value.startswith("**1. ")]
+    assert titles and "Rules on Duty Work" in titles[0]
+    status = at.sidebar.multiselect(key="facet-status")
+    assert "superseded" in status.options[-1].lower() or any("Superseded" in o for o in status.options)
+    status.set_value(["superseded"]).run()
+    shown = [m.value for m in at.markdown if m.value[:4] in ("**1.", "**2.")]
+    assert len(shown) == 1 and "(2019" in shown[0] and "Superseded" in shown[0]
+    at.toggle(key="similar-regulations/duty-rules-2019").set_value(True).run()
+    assert "Similar documents" in texts(at)
+    similar = [m.value for m in at.markdown if "(similarity" in m.value]
+    assert similar and similar[0].startswith("- Rules on Duty Work and Emergency Information Reporting ·")
+
+
+def test_library_lists_opens_uploads_and_deletes(app_env) -> None:
+    at = page("library")
+    table = at.dataframe[0].value
+    assert set(table["id"]) >= {"regulations/meeting-rules", "minutes/2024-04-18-flood"}
+    at.selectbox(key="open-doc").set_value("regulations/meeting-rules").run()
+    assert "Chapter 2 Notices" in texts(at)
+    assert "characters" in texts(at)
+
+    upload = b"# Rules on Parking\n\nArticle 1 Official cars park in the east yard of the Municipal Building.\n"
+    at.file_uploader[0].set_value([("parking.md", upload, "text/markdown"), ("../../evil.exe", b"MZ", "x"),
+                                   ("big.txt", b"x" * 20_000, "text/plain")])
+    at.selectbox(key="upload-type").set_value("regulation")
+    at.button(key="FormSubmitter:upload-Add to the knowledge base").click().run()
+    assert not at.exception, at.exception
+    assert any("parking.md: added (1 passage)" in s.value.replace("\\", "").replace("**", "") for s in at.success)
+    errors = "\n".join(e.value for e in at.error).replace("\\", "")
+    assert ".exe files are not accepted" in errors and "over the 0.01 MB limit" in errors
+    assert sorted(p.name for p in app_env["uploads"].rglob("*") if p.is_file()) == ["parking.md"]
+
+    ask_page = page("ask")
+    ask(ask_page, "Where do official cars park?")
+    assert "east yard" in texts(ask_page)
+
+    at = page("library")
+    at.selectbox(key="open-doc").set_value("parking").run()
+    at.button(key="delete-parking").click().run()
+    assert not at.exception, at.exception
+    assert "parking" not in set(at.dataframe[0].value["id"])
+    assert "east yard" not in texts(ask(page("ask"), "Where do official cars park?"))

@@ -1,0 +1,41 @@
+"""Feedback storage and follow-up questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kb.feedback import FeedbackStore
+from kb.followup import contextualize, is_follow_up
+from kb.index import KnowledgeBase
+
+
+def test_feedback_keeps_question_rating_and_cited_chunks(built: KnowledgeBase, tmp_path: Path) -> None:
+    store = FeedbackStore(tmp_path / "fb" / "feedback.sqlite3")
+    answer = built.ask("How many working days before the meeting must the meeting notice be sent?")
+    store.record(answer, 1)
+    missing = built.ask("What is the recipe for a chocolate cake with vanilla frosting?")
+    store.record(missing, -1)
+    rows = store.all()
+    assert [(r.question, r.rating, r.found) for r in rows] == [(answer.question, 1, True), (missing.question, -1, False)]
+    assert rows[0].chunks[0]["doc_id"] == answer.citations[0].hit.chunk.doc_id
+    assert rows[1].chunks, "a not-found answer keeps the closest passages it showed"
+    with pytest.raises(ValueError, match="rating must be 1 or -1"):
+        store.record(answer, 0)
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    ("and for meetings?", "How many days ahead is a notice sent?", "for meetings? How many days ahead is a notice sent?"),
+    ("What about minutes?", "Who signs circulars?", "minutes? Who signs circulars?"),
+    ("Who keeps it?", "Where is the seal stored?", "Who keeps it? Where is the seal stored?"),
+    ("Who signs circulars?", "Where is the seal stored?", "Who signs circulars?"),
+    ("and for meetings?", None, "and for meetings?"),
+])
+def test_follow_ups_are_read_with_the_previous_question(question: str, previous, expected: str) -> None:
+    assert contextualize(question, previous) == expected
+
+
+def test_a_full_question_is_not_a_follow_up() -> None:
+    assert not is_follow_up("How long are meeting minutes kept in the archives?")
+    assert is_follow_up("And the deadline?")
