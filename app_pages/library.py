@@ -48,11 +48,13 @@ if not records:
     st.info("No documents yet: add files above.")
     st.stop()
 table = pd.DataFrame([{
-    "id": r.document.doc_id, "title": r.document.title, "type": TYPE_LABELS.get(r.document.type, r.document.type),
+    "title": r.document.title, "type": TYPE_LABELS.get(r.document.type, r.document.type),
     "status": STATUS_LABELS.get(r.document.status, r.document.status), "number": r.document.number or "",
-    "date": r.document.date or "", "passages": r.chunks, "last ingested": r.ingested_at,
+    "date": r.document.date or "", "passages": r.chunks, "last ingested (UTC)": r.ingested_at[:19].replace("T", " "),
+    "id": r.document.doc_id,
 } for r in records])
-st.dataframe(table, hide_index=True, use_container_width=True)
+st.dataframe(table, hide_index=True, use_container_width=True,
+             column_config={"title": st.column_config.TextColumn(width="large")})
 col1, col2 = st.columns([3, 1])
 with col2:
     if st.button("Re-index all files", help="Read every source file again and re-encode the index"):
