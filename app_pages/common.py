@@ -15,6 +15,7 @@ import streamlit as st
 
 from kb.answer import status_label
 from kb.config import load_settings
+from kb.errors import KbError
 from kb.feedback import FeedbackStore
 from kb.index import KnowledgeBase
 from kb.snapshot import Filters
@@ -39,10 +40,18 @@ def _knowledge_base(index: str, model: str) -> KnowledgeBase:
 
 
 def knowledge_base() -> KnowledgeBase:
-    """The shared knowledge base, re-read when another process or session wrote a newer index."""
-    settings = load_settings()
-    kb = _knowledge_base(str(settings.index), settings.model)
-    kb.refresh()
+    """The shared knowledge base, re-read when another process or session wrote a newer index.
+
+    A settings or index problem (a mismatched encoder, an unreadable manifest) stops the page
+    with the message that names the fix, instead of a traceback.
+    """
+    try:
+        settings = load_settings()
+        kb = _knowledge_base(str(settings.index), settings.model)
+        kb.refresh()
+    except KbError as exc:
+        st.error(f"The knowledge base cannot be opened: {escape(str(exc))}")
+        st.stop()
     return kb
 
 

@@ -165,3 +165,10 @@ def test_library_lists_opens_uploads_and_deletes(app_env) -> None:
     assert not at.exception, at.exception
     assert "parking" not in set(at.dataframe[0].value["id"])
     assert "east yard" not in texts(ask(page("ask"), "Where do official cars park?"))
+
+
+def test_an_index_built_with_another_encoder_stops_with_the_fix(app_env, monkeypatch) -> None:
+    monkeypatch.setenv("KB_MODEL", "hashing-64")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert "run `kb ingest --rebuild` to re-encode it" in at.error[0].value.replace("\\", "")
