@@ -22,6 +22,7 @@ NOT_FOUND = "Not found in the knowledge base."
 PASSAGES = 5  # top hits whose sentences compete for the answer
 MAX_SENTENCES = 3
 SENTENCE_SLACK = 0.05  # further sentences must be this close to the first one
+UNKNOWN_WORDS = 2  # a question with this many topic words the index never saw: not found
 
 # Sentences end at . ! ? ; (and their Chinese forms), at blank lines, and before a
 # line that opens a list item or a heading. A single line break alone is not a
@@ -96,6 +97,14 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
     if not hits or (best < settings.answer_threshold and not exact):
         return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
 
+    if not exact:
+        # Several topic words the knowledge base has never seen ("overtime", "lieu"; "visa",
+        # "protocol"): the question is about something it does not hold, however close the
+        # nearest passage sounds. On the gold set this refuses 3 more of the 20 unanswerable
+        # questions, and 1 answerable one that was cited wrong, no correctly cited one.
+        unknown, _ = kb.snapshot.lexical.unknown_words(question)
+        if len(unknown) >= UNKNOWN_WORDS:
+            return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
     passages = _pick_passages(hits)
     years = set(_YEAR.findall(question))
     if years:

@@ -21,6 +21,13 @@ _SAME_STEM = {"decid": "decis", "attende": "attend"}
 
 _CJK_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
+_ENGLISH_WORD = re.compile(r"\b[a-z]{3,}\b")
+# Words of asking rather than of a subject, beyond the usual function words.
+_ASKING_WORDS = frozenset(
+    "many much must could would need needs get gets got ok okay want thing something anything "
+    "everything really actually exactly please think know tell".split()
+)
+MIN_VOCABULARY = 1000  # below this an index knows too few words to call one unknown
 
 
 def _cjk_bigrams(match: re.Match) -> str:
@@ -77,6 +84,24 @@ class LexicalIndex:
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._retriever.get_scores_from_ids(ids), dtype=np.float32)
+
+    def unknown_words(self, query: str) -> tuple[list[str], int]:
+        """The query's English topic words that no indexed text holds, and how many topic words it has.
+
+        Topic words: English words of three letters or more, less a broad list of function
+        words ("my", "very", "isn't") and words of asking ("how many", "must"); numbers and
+        Chinese are left out, as bigrams of a Chinese question are often absent without the
+        question being off-topic. An index with a small vocabulary reports nothing.
+        """
+        import bm25s.stopwords
+
+        words = [w for w in _ENGLISH_WORD.findall(query.lower())
+                 if w not in bm25s.stopwords.STOPWORDS_EN_PLUS and w not in _ASKING_WORDS]
+        if not words or self._retriever is None or len(self._retriever.vocab_dict) < MIN_VOCABULARY:
+            return [], len(words)
+        stems = dict.fromkeys(_SAME_STEM.get(t, t) for t in self._tokenize._stem(words))
+        vocab = self._retriever.vocab_dict
+        return [t for t in stems if t not in vocab], len(stems)
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from kb.answer import NOT_FOUND, split_sentences
 from kb.index import KnowledgeBase
+from tests.conftest import write
 
 
 def test_answer_quotes_sentences_with_markers_and_citations(built: KnowledgeBase) -> None:
@@ -70,3 +75,31 @@ def test_a_year_the_best_passage_does_not_hold_means_not_found(built: KnowledgeB
     assert built.ask("What did the 2024 coordination meeting decide about pumping equipment?").found
     result = built.ask("What did the 2026 coordination meeting decide about pumping equipment?")
     assert not result.found and result.closest
+
+
+
+@pytest.fixture
+def broad(kb: KnowledgeBase, corpus: Path) -> KnowledgeBase:
+    """The corpus plus a glossary, so the index knows more than a thousand words."""
+    write(corpus / "other" / "glossary.md", "# Glossary\n\n" + " ".join(f"term{n:04d}" for n in range(1000)) + "\n")
+    kb.ingest([corpus])
+    return kb
+
+
+def test_a_question_about_things_the_index_never_mentions_is_not_found(broad: KnowledgeBase) -> None:
+    # Close to the duty rules in wording, but "overtime" and "lieu" occur nowhere in the index.
+    result = broad.ask("What overtime pay or time off in lieu do duty staff get after reporting a major emergency?")
+    assert not result.found and result.closest
+    # One unfamiliar word among known ones is a paraphrase, not another subject.
+    assert broad.ask("Within what time must a major emergency be reported to the Duty Office by telephone, roughly?").found
+
+
+def test_unknown_words_leave_out_function_words_numbers_and_chinese(broad: KnowledgeBase) -> None:
+    lexical = broad.snapshot.lexical
+    assert lexical.unknown_words("How many overtime payments in lieu of 12500 yuan must I get?") == (
+        ["overtim", "payment", "lieu"], 4)  # "yuan" is in the minutes
+    assert lexical.unknown_words("会议通知应当提前几天发出？") == ([], 0)
+
+
+def test_a_small_index_calls_no_word_unknown(built: KnowledgeBase) -> None:
+    assert built.snapshot.lexical.unknown_words("What overtime pay in lieu?")[0] == []
