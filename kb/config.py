@@ -5,13 +5,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
 
 FUSION_METHODS = ("convex", "rrf", "dense", "bm25")
+BACKENDS = ("openvino", "torch")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/office-kb``, or ``~/.cache/office-kb``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "office-kb"
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,10 @@ class Settings:
         superseded_penalty: Subtracted from the fused score of superseded or
             repealed documents so in-force ones come first.
         batch_size: Encoder batch size.
+        backend: What runs the model: "openvino" (converted once, cached in
+            ``cache_dir``; bf16 on CPUs that have it) or "torch" (plain
+            sentence-transformers, fp32). Either reads the other's index.
+        cache_dir: Where converted models are kept.
     """
 
     index: Path = Path("index")
@@ -50,10 +60,14 @@ class Settings:
     max_query_chars: int = 2000
     superseded_penalty: float = 0.15
     batch_size: int = 64
+    backend: str = "openvino"
+    cache_dir: Path = field(default_factory=default_cache_dir)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
             raise KbError(f"fusion {self.fusion!r} is not one of {', '.join(FUSION_METHODS)}")
+        if self.backend not in BACKENDS:
+            raise KbError(f"backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
         if not 0.0 <= self.bm25_weight <= 1.0:
             raise KbError(f"bm25_weight ({self.bm25_weight}) must lie between 0 and 1")
         for name in ("pool", "k", "max_query_chars", "batch_size"):
