@@ -81,12 +81,17 @@ def export_model(model_dir: Path, target: Path, max_tokens: int) -> dict:
     # Trace with a padded row: the masks must stay data, not be folded away as "all ones".
     mask = torch.tensor([[1] * 16, [1] * 9 + [0] * 7])
     example = {"input_ids": torch.full((2, 16), 1000) * mask, "attention_mask": mask, "token_type_ids": torch.zeros_like(mask)}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer warnings about shape checks that hold for every input
-        graph = ov.convert_model(
-            Embed(st), example_input=tuple(example[n] for n in names),
-            input=[(n, [-1, -1], ov.Type.i64) for n in names],
-        )
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # tracing makes transformers log config notes that concern training
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tracer warnings about shape checks that hold for every input
+            graph = ov.convert_model(
+                Embed(st), example_input=tuple(example[n] for n in names),
+                input=[(n, [-1, -1], ov.Type.i64) for n in names],
+            )
+    finally:
+        hf_logging.set_verbosity(verbosity)
     graph.outputs[0].get_tensor().set_names({"sentence_embedding"})
     target.mkdir(parents=True)
     ov.save_model(graph, str(target / "model.xml"), compress_to_fp16=False)
