@@ -140,7 +140,7 @@ def cached_export(model_dir: Path, cache_dir: Path, max_tokens: int, rebuild: bo
     if info is not None:
         return final, info
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(f"{final.name}.tmp-*"):  # a conversion killed part way
+    for stale in root.glob(f"{final.name}.*-*"):  # .tmp-PID / .old-PID of a conversion killed part way
         if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
     tmp = root / f"{final.name}.tmp-{os.getpid()}"
@@ -148,7 +148,10 @@ def cached_export(model_dir: Path, cache_dir: Path, max_tokens: int, rebuild: bo
     try:
         info = {**export_model(model_dir, tmp, max_tokens), "model_sha256": digest, "model_dir": str(model_dir)}
         (tmp / "export.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-        if final.exists():  # partial, corrupt or from a failed load: move it out of the way first
+        if final.exists():
+            if not rebuild and _valid(final, digest) is not None:  # another process converted it meanwhile
+                return final, _valid(final, digest)
+            # Partial, corrupt or failing to load: move it out of the way first.
             aside = root / f"{final.name}.old-{os.getpid()}"
             os.rename(final, aside)
             shutil.rmtree(aside, ignore_errors=True)

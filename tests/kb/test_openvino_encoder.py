@@ -27,8 +27,9 @@ SENTENCES = [
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("ov-cache")
+def cache(model_cache: Path) -> Path:
+    """The session's cache (tests/conftest.py): the model is converted once for all tests."""
+    return model_cache
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,31 @@ def test_a_whole_cache_is_not_rebuilt_by_a_second_caller(converted, cache: Path,
     folder, info = cached_export(packaged_model_dir(), cache, 256)
     assert folder == the_folder(cache) and info["model_sha256"] == model_digest(packaged_model_dir())
     assert copying_export == []
+
+
+def test_a_conversion_finished_meanwhile_by_another_process_is_kept(
+    converted, cache: Path, tmp_path: Path, copying_export, monkeypatch
+) -> None:
+    own = tmp_path / "cache"
+    shutil.copytree(cache, own)
+    folder = the_folder(own)
+    export_json = (folder / "export.json").read_text()
+    (folder / "export.json").unlink()
+    (folder / "model.xml").write_text("<net>theirs, half written")
+    copy = openvino_encoder.export_model
+
+    def racing(model_dir: Path, target: Path, max_tokens: int) -> dict:
+        info = copy(model_dir, target, max_tokens)
+        # Meanwhile the other process finishes: its folder is whole and stays.
+        shutil.copy(the_folder(cache) / "model.xml", folder / "model.xml")
+        (folder / "export.json").write_text(export_json)
+        (folder / "theirs").touch()
+        return info
+
+    monkeypatch.setattr(openvino_encoder, "export_model", racing)
+    assert cached_export(packaged_model_dir(), own, 256)[0] == folder
+    assert (folder / "theirs").exists()
+    assert sorted(p.name for p in (own / "openvino").iterdir()) == [folder.name]
 
 
 def test_either_backend_searches_the_others_index(converted, reference, corpus: Path, tmp_path: Path) -> None:
