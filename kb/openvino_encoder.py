@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 from functools import cached_property
 from pathlib import Path
 
@@ -29,6 +30,24 @@ from kb.errors import KbError
 EXPORT_VERSION = 1  # bump when the exported graph or the cache layout changes
 TOKEN_BUDGET = 4096  # padded tokens per batch: long passages go 16 at a time, short ones batch_size
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def import_openvino():
+    """The openvino module, imported with its usage telemetry off.
+
+    Importing openvino (and each conversion) otherwise reports usage to
+    Intel unless the user opted out with ``opt_in_out --opt_out``. With
+    ``openvino_telemetry`` unimportable, openvino falls back to its own
+    no-op stub, the path it takes when that package is not installed.
+    """
+    if "openvino" not in sys.modules:
+        sys.modules.setdefault("openvino_telemetry", None)
+    try:
+        import openvino
+    except ImportError:
+        raise KbError("the openvino backend needs the openvino package: pip install openvino, "
+                      "or set KB_BACKEND=torch") from None
+    return openvino
 
 
 def model_digest(path: Path) -> str:
@@ -54,7 +73,7 @@ def export_model(model_dir: Path, target: Path, max_tokens: int) -> dict:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import openvino as ov
+    ov = import_openvino()
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging
@@ -205,11 +224,7 @@ class OpenVinoEncoder:
 
     @cached_property
     def _compiled(self):
-        try:
-            import openvino as ov
-        except ImportError:
-            raise KbError("the openvino backend needs the openvino package: pip install openvino, "
-                          "or set KB_BACKEND=torch") from None
+        ov = import_openvino()
         folder, _ = self._export
         try:
             return ov.Core().compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"})

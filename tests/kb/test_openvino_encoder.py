@@ -184,3 +184,12 @@ def test_make_encoder_picks_the_backend(tmp_path: Path) -> None:
     assert isinstance(encoder, OpenVinoEncoder) and encoder.cache_dir == tmp_path
     assert isinstance(make_encoder("", backend="torch"), SentenceTransformerEncoder)
     assert not (tmp_path / "openvino").exists()  # construction converts nothing
+
+
+def test_openvino_usage_telemetry_stays_off(converted) -> None:
+    import sys
+
+    import openvino.tools.ovc.telemetry_utils as telemetry
+
+    assert sys.modules["openvino_telemetry"] is None
+    assert telemetry.tm.__name__ == "openvino.tools.ovc.telemetry_stub"
