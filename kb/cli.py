@@ -250,7 +250,8 @@ def eval_group() -> None:
               help="passages: index docs/ as given, score by passage id; files: ingest txt/*.txt with our "
                    "chunker, score chunks by span overlap with the gold passages.")
 @click.option("--workdir", type=click.Path(path_type=Path), help="Keep the built index here (default: a temporary folder).")
-@click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers encode (passages mode).")
+@click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers fp32 encode and scoring "
+              "the index it would make (passages mode).")
 @click.option("--baselines", is_flag=True, help="Also score BM25 alone, dense alone and the tutorial pipeline.")
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
               show_default=True, help="Where the JSON (and with --baselines the Recall@k chart) are written.")
@@ -272,8 +273,9 @@ def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseli
         else:
             result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline,
                                          baselines=baselines)
-    keys = ("passages", "ingest_passages_per_s", "baseline_encode_passages_per_s", "documents", "chunks",
-            "max_chunk_tokens", "encoder_window", "gold_passages", "unlocated_gold", "peak_rss_mb")
+    keys = ("passages", "backend", "ingest_passages_per_s", "baseline_encode_passages_per_s", "ingest_vs_baseline",
+            "dense", "fp32_index", "documents", "chunks", "max_chunk_tokens", "encoder_window", "gold_passages",
+            "unlocated_gold", "peak_rss_mb")
     _report(result, results / f"obliqa-{split}-{mode}", f"ObliQA {split}, {mode} mode: Recall@k", keys, as_json)
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
 
 FUSION_METHODS = ("convex", "rrf", "dense", "bm25")
+BACKENDS = ("openvino", "torch")
+
+
+def default_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/office-kb``, or ``~/.cache/office-kb``."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "office-kb"
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,10 @@ class Settings:
         uploads: Folder the app saves uploaded files into (then ingests).
         max_upload_mb: Largest upload the app accepts, in megabytes.
         feedback_db: SQLite file where the app stores thumbs up/down.
+        backend: What runs the model: "openvino" (converted once, cached in
+            ``cache_dir``; bf16 on CPUs that have it) or "torch" (plain
+            sentence-transformers, fp32). Either reads the other's index.
+        cache_dir: Where converted models are kept.
     """
 
     index: Path = Path("index")
@@ -56,10 +66,14 @@ class Settings:
     uploads: Path = Path("uploads")
     max_upload_mb: float = 50.0
     feedback_db: Path = Path("feedback.sqlite3")
+    backend: str = "openvino"
+    cache_dir: Path = field(default_factory=default_cache_dir)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
             raise KbError(f"fusion {self.fusion!r} is not one of {', '.join(FUSION_METHODS)}")
+        if self.backend not in BACKENDS:
+            raise KbError(f"backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
         if not 0.0 <= self.bm25_weight <= 1.0:
             raise KbError(f"bm25_weight ({self.bm25_weight}) must lie between 0 and 1")
         for name in ("pool", "k", "max_query_chars", "batch_size"):

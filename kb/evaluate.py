@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from kb.errors import KbError
 
 HEADING_CHARS = 100  # a passage this short with no sentence end is a heading
@@ -170,9 +172,12 @@ def run_obliqa_passages(
         split: "dev", or any split with the same layout.
         settings: Settings to evaluate; their ``index`` is replaced by one under ``workdir``.
         workdir: Scratch folder for the JSONL and the index.
-        baseline: Also time a plain sentence-transformers encode of the same passages.
+        baseline: Also time a plain sentence-transformers fp32 encode of the same passages (batch 64)
+            and, when the settings' backend is not torch, score the index those fp32 vectors make
+            (key ``fp32_index``), so speed and recall are compared within one run.
         baselines: Also score BM25 alone, dense alone and the tutorial pipeline.
     """
+    from kb.encoder import make_encoder
     from kb.index import KnowledgeBase
 
     questions = obliqa_questions(dataset, split)
@@ -180,16 +185,78 @@ def run_obliqa_passages(
     jsonl = workdir / "obliqa-passages.jsonl"
     passages = obliqa_to_jsonl(dataset, jsonl)
     kb = KnowledgeBase(settings.replace(index=workdir / "index"))
-    kb.encoder.encode(["warm up"])  # load the model outside the timings
-    result: dict = {"passages": passages}
-    if baseline and hasattr(kb.encoder, "model"):
-        texts = [json.loads(line)["text"] for line in jsonl.open(encoding="utf-8")]
+    kb.encoder.encode(["warm up"])  # load (and if need be convert) the model outside the timings
+    result: dict = {"passages": passages, "backend": _backend(kb.encoder)}
+    fp32 = fp32_vectors = None
+    if baseline and kb.encoder.backend != "hashing":
+        fp32 = make_encoder(settings.model, 64, "torch")
+        fp32.encode(["warm up"])
+        rows = [json.loads(line) for line in jsonl.open(encoding="utf-8")]
         t0 = time.perf_counter()
-        kb.encoder.model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True,
-                                show_progress_bar=False)
+        fp32_vectors = fp32.model.encode([r["text"] for r in rows], batch_size=64, convert_to_numpy=True,
+                                         normalize_embeddings=True, show_progress_bar=False)
         result["baseline_encode_passages_per_s"] = round(passages / (time.perf_counter() - t0), 1)
     result.update(index_and_score(kb, jsonl, passages, questions, baselines))
+    result["dense"] = dense_alone_scores(kb.snapshot, kb.encoder.encode([q.text for q in questions]), questions)
+    if fp32_vectors is not None:
+        result["ingest_vs_baseline"] = round(result["ingest_passages_per_s"] / result["baseline_encode_passages_per_s"], 2)
+        if kb.encoder.backend != "torch":
+            by_id = {r["id"]: n for n, r in enumerate(rows)}
+            vectors = np.ascontiguousarray(fp32_vectors[[by_id[c.id] for c in kb.snapshot.chunks]], dtype=np.float32)
+            result["fp32_index"] = fp32_index_scores(kb, fp32, vectors, questions)
     return result
+
+
+def _backend(encoder) -> str:
+    precision = getattr(encoder, "precision", None)
+    return f"{encoder.backend} ({precision})" if precision else encoder.backend
+
+
+class _Lookup:
+    """An encoder answering from vectors computed beforehand (batch-encoding the questions once)."""
+
+    def __init__(self, encoder, texts: list[str]) -> None:
+        self.name, self.max_tokens, self.backend, self.dim = encoder.name, encoder.max_tokens, encoder.backend, encoder.dim
+        self._encoder = encoder
+        self._rows = dict(zip(texts, encoder.encode(texts)))
+
+    def count_tokens(self, text: str) -> int:
+        return self._encoder.count_tokens(text)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if all(t in self._rows for t in texts):
+            return np.array([self._rows[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)
+        return self._encoder.encode(texts)
+
+
+def dense_alone_scores(snapshot, query_vectors: np.ndarray, questions: Sequence[Question]) -> dict:
+    """Recall@10 and MAP@10 of the snapshot's vectors alone (flat inner product), queries given as vectors."""
+    found, _ = snapshot.dense.search(query_vectors, CURVE)
+    position = snapshot.positions(found.clip(min=0).ravel()).reshape(found.shape)
+    rankings = {q.text: [snapshot.chunks[p].id for p, f in zip(row, ids) if f >= 0]
+                for q, row, ids in zip(questions, position, found)}
+    scored = score_run(questions, rankings.__getitem__)
+    return {key: scored[key] for key in ("recall@10", "map@10", "ndcg@10", "mrr@10")}
+
+
+def fp32_index_scores(kb, fp32, vectors: np.ndarray, questions: Sequence[Question]) -> dict:
+    """Hybrid and dense-alone scores of ``kb``'s index with its vectors replaced by ``vectors``
+    (one per chunk, in snapshot order) and queries encoded by ``fp32``: the same index as the
+    plain fp32 encoder would have built it."""
+    from kb.dense import DenseIndex
+    from kb.search import Searcher
+    from kb.snapshot import Snapshot
+
+    snap = kb.snapshot
+    dense = DenseIndex(vectors.shape[1])
+    dense.add(snap.vector_ids, vectors)
+    fp32_snap = Snapshot(snap.records, snap.chunks, dense, snap.lexical)
+    lookup = _Lookup(fp32, [q.text for q in questions])
+    searcher = Searcher(fp32_snap, lookup, kb.settings)
+    scored = score_run(questions, lambda q: [h.chunk.id for h in searcher.search(q, k=CURVE)])
+    out = {key: scored[key] for key in ("recall@10", "map@10", "ndcg@10", "mrr@10")}
+    out["dense"] = dense_alone_scores(fp32_snap, lookup.encode([q.text for q in questions]), questions)
+    return out
 
 
 def index_and_score(kb, jsonl: Path, passages: int, questions: Sequence[Question], baselines: bool) -> dict:

@@ -107,7 +107,8 @@ class KnowledgeBase:
     @property
     def encoder(self) -> Encoder:
         if self._encoder is None:
-            self._encoder = make_encoder(self.settings.model, self.settings.batch_size)
+            s = self.settings
+            self._encoder = make_encoder(s.model, s.batch_size, s.backend, s.cache_dir)
         return self._encoder
 
     def exists(self) -> bool:
@@ -440,7 +441,7 @@ class KnowledgeBase:
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": generation,
-            "encoder": {"name": self.encoder.name, "dim": self.encoder.dim, "max_tokens": self.encoder.max_tokens},
+            "encoder": self._encoder_record(),
             "chunking": self._chunking_record(),
             "lexical": {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION},
             "counts": {"documents": len(records), "chunks": len(chunks)},
@@ -457,6 +458,18 @@ class KnowledgeBase:
         for old in self.path.glob("gen-*"):
             if old.name not in keep and old.is_dir() and ".tmp-" not in old.name:
                 shutil.rmtree(old, ignore_errors=True)
+
+    def _encoder_record(self) -> dict:
+        """The manifest's encoder entry. Name and dimension are checked on load; the backend
+        (and the precision it ran in) is a record only: both backends give the same vectors
+        to within bf16 rounding (cosine >= 0.9999), so either searches the other's index."""
+        enc = self.encoder
+        record = {"name": enc.name, "dim": enc.dim, "max_tokens": enc.max_tokens,
+                  "backend": getattr(enc, "backend", type(enc).__name__)}
+        precision = getattr(enc, "precision", None)
+        if precision:
+            record["precision"] = precision
+        return record
 
     def _clean_stale(self) -> None:
         """Remove half-written generations left by a killed write (we hold the lock)."""

@@ -115,6 +115,15 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def model_cache(tmp_path_factory: pytest.TempPathFactory):
+    """One cache of converted models for the session, never the user's ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        root = tmp_path_factory.mktemp("xdg-cache")
+        patch.setenv("XDG_CACHE_HOME", str(root))
+        yield root / "office-kb"
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     """A folder with regulations (one superseded), minutes and a Chinese text file."""

@@ -38,3 +38,14 @@ def test_missing_model_directory_is_an_error_not_a_download() -> None:
 
     with pytest.raises(KbError, match="is not a local directory; models are never downloaded"):
         make_encoder("sentence-transformers/all-mpnet-base-v2")
+
+
+def test_backend_and_cache_settings(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert Settings().backend == "openvino" and Settings().cache_dir == tmp_path / "xdg" / "office-kb"
+    monkeypatch.setenv("KB_BACKEND", "torch")
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "models"))
+    settings = load_settings(tmp_path / "absent.toml")
+    assert (settings.backend, settings.cache_dir) == ("torch", tmp_path / "models")
+    with pytest.raises(KbError, match="backend 'onnx' is not one of openvino, torch"):
+        Settings(backend="onnx")

@@ -51,7 +51,7 @@ def test_every_chunk_is_a_span_of_its_document(built: KnowledgeBase) -> None:
 def test_manifest_records_how_the_index_was_built(built: KnowledgeBase) -> None:
     manifest = json.loads((built.path / "manifest.json").read_text())
     assert manifest["format_version"] == 1
-    assert manifest["encoder"] == {"name": "hashing-256", "dim": 256, "max_tokens": 256}
+    assert manifest["encoder"] == {"name": "hashing-256", "dim": 256, "max_tokens": 256, "backend": "hashing"}
     assert manifest["chunking"]["max_tokens"] == 256 - 2
     assert manifest["counts"] == {"documents": 5, "chunks": len(built.snapshot)}
 
