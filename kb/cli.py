@@ -1,4 +1,4 @@
-"""The `kb` command: ingest files, search, ask, list and remove documents."""
+"""The `kb` command: ingest files, search, ask, list and remove documents, tune the model."""
 
 from __future__ import annotations
 
@@ -236,6 +236,68 @@ def stats(ctx, as_json) -> None:
         return
     for key, value in info.items():
         click.echo(f"{key:15} {value}")
+
+
+@cli.command()
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), help="Directory for the tuned model "
+              "(default: INDEX/tuned-<base model>).")
+@click.option("--epochs", type=click.IntRange(1, 100), default=None, help="Passes over the pairs (default 1).")
+@click.option("--batch-size", type=click.IntRange(2, 4096), default=None,
+              help="Pairs per step; the others in a batch are each question's negatives (default 32).")
+@click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=None, help="Peak learning rate (default 5e-5).")
+@click.option("--max-seq-length", type=click.IntRange(8, 8192), default=None,
+              help="Tokens per text in training (default 128; the model keeps its window for encoding).")
+@click.option("--force", is_flag=True, help="Replace the output directory if it exists.")
+@click.option("--no-reindex", is_flag=True, help="Only write the model; leave the index as it is.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_reindex, as_json) -> None:
+    """Fine-tune the embedding model on question–passage pairs (PAIRS.jsonl), then re-encode the index with it.
+
+    Each line of PAIRS is {"question": ..., "passage": ...}. Searches on the index then use the tuned model.
+    """
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from kb.tune import TuneParams, read_pairs
+    from kb.tune import tune as run_tune
+
+    kb = _kb(ctx)
+    rows = read_pairs(pairs)
+    changes = {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "max_seq_length": max_seq_length}
+    params = dataclasses.replace(TuneParams(), **{k: v for k, v in changes.items() if v is not None})
+    click.echo(f"tuning on {len(rows)} pairs: {params.epochs} epoch(s), batch {params.batch_size}, "
+               f"lr {params.learning_rate:g}, {params.max_seq_length} tokens", err=True)
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            unit = {"training": "step", "embedding": "chunk"}.get(stage, "step")
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=unit,
+                                     file=sys.stderr, leave=True, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        report = run_tune(kb, rows, output, params, force=force, reindex=not no_reindex, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        return
+    click.echo(f"pairs            {report.pairs}")
+    click.echo(f"steps            {report.steps} (final loss {report.loss})")
+    click.echo(f"training         {report.train_seconds} s")
+    click.echo(f"model            {report.model}")
+    if no_reindex:
+        click.echo(f"index            unchanged; to use the model: KB_MODEL={report.model} kb ingest --rebuild")
+    else:
+        click.echo(f"index            {kb.path}: {report.chunks} chunks re-encoded in {report.reencode_seconds} s")
 
 
 @cli.group(name="eval")
