@@ -314,29 +314,56 @@ def eval_group() -> None:
 @click.option("--workdir", type=click.Path(path_type=Path), help="Keep the built index here (default: a temporary folder).")
 @click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers encode (passages mode).")
 @click.option("--baselines", is_flag=True, help="Also score BM25 alone, dense alone and the tutorial pipeline.")
+@click.option("--fold", type=click.Choice(["a", "b"]), help="Ask only this half of the split's questions "
+              "(by a hash of the question id), e.g. score on b after `kb tune` on the pairs of a.")
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
               show_default=True, help="Where the JSON (and with --baselines the Recall@k chart) are written.")
 @click.option("--json", "as_json", is_flag=True)
 def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseline: bool, baselines: bool,
-           results: Path, as_json: bool) -> None:
-    """Score retrieval on ObliQA (Recall@10, MAP@10 as in the shared task) and time it."""
+           fold: str | None, results: Path, as_json: bool) -> None:
+    """Score retrieval on ObliQA (Recall@10, MAP@10 as in the shared task) and time it.
+
+    The results file is named for the split, fold, mode and, unless it is the
+    packaged one, the model: obliqa-dev-foldb-passages-tuned-all-MiniLM-L6-v2.json.
+    """
     import tempfile
 
     from kb.config import load_settings
+    from kb.encoder import PACKAGED_NAME
     from kb.evaluate import run_obliqa_passages
 
     settings = load_settings()
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         if mode == "files":
+            if fold:
+                raise KbError("--fold is for passage mode: drop --mode files, or drop --fold")
             from kb.benchmarks import run_obliqa_files
 
             result = run_obliqa_files(dataset, split, settings, workdir or Path(tmp), baselines=baselines)
         else:
             result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline,
-                                         baselines=baselines)
+                                         baselines=baselines, fold=fold)
     keys = ("passages", "ingest_passages_per_s", "baseline_encode_passages_per_s", "documents", "chunks",
             "max_chunk_tokens", "encoder_window", "gold_passages", "unlocated_gold", "peak_rss_mb")
-    _report(result, results / f"obliqa-{split}-{mode}", f"ObliQA {split}, {mode} mode: Recall@k", keys, as_json)
+    model = result.get("encoder", {}).get("name", PACKAGED_NAME)
+    stem = f"obliqa-{split}{f'-fold{fold}' if fold else ''}-{mode}{'' if model == PACKAGED_NAME else f'-{model}'}"
+    title = f"ObliQA {split}{f' fold {fold}' if fold else ''}, {mode} mode: Recall@k"
+    _report(result, results / stem, title, keys, as_json)
+
+
+@eval_group.command(name="obliqa-pairs")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="dev", show_default=True, help="Reads ObliQA_<split>.json.")
+@click.option("--fold", type=click.Choice(["a", "b"]), help="Only this half of the questions (as `kb eval obliqa --fold`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PAIRS.jsonl to write.")
+@click.option("--hard-negatives", is_flag=True, help="Give each pair the best BM25 passage that is not gold as a negative.")
+def obliqa_pairs(dataset: Path, split: str, fold: str | None, output: Path, hard_negatives: bool) -> None:
+    """Export question–gold-passage pairs of ObliQA as PAIRS.jsonl for `kb tune`."""
+    from kb.evaluate import obliqa_pairs as export
+
+    written = export(dataset, split, fold, output, negatives=hard_negatives)
+    click.echo(f"{written} pairs written to {output}")
 
 
 @eval_group.command()
