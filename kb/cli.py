@@ -281,6 +281,8 @@ def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_r
         bar.total = total
         bar.n = done
         bar.refresh()
+        if done >= total:
+            bar.close()  # the next stage's bar takes its own line
 
     try:
         report = run_tune(kb, rows, output, params, force=force, reindex=not no_reindex, progress=progress)

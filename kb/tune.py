@@ -255,6 +255,10 @@ def _train(
     except ImportError:  # sentence-transformers < 6
         from sentence_transformers.losses import MultipleNegativesRankingLoss
 
+    class _Trainer(SentenceTransformerTrainer):
+        def add_model_card_callback(self, *args, **kwargs) -> None:
+            pass  # no model card is written, and gathering its examples draws a progress bar
+
     class _Steps(TrainerCallback):
         def __init__(self) -> None:
             self.losses: list[float] = []
@@ -291,7 +295,7 @@ def _train(
             use_cpu=True,
             dataloader_num_workers=0,
         )
-        trainer = SentenceTransformerTrainer(
+        trainer = _Trainer(
             model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model),
             callbacks=[logged],
         )
