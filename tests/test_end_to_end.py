@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import Settings
+from kb.encoder import packaged_model_dir
 from kb.index import KnowledgeBase
 
 pytestmark = pytest.mark.slow
@@ -54,7 +55,8 @@ def test_real_model_cites_the_right_article_and_page(tmp_path: Path) -> None:
     kb = KnowledgeBase(Settings(index=tmp_path / "index"))
     report = kb.ingest([library])
     assert not report.failed
-    assert kb.manifest()["encoder"] == {"name": "all-MiniLM-L6-v2", "dim": 384, "max_tokens": 256}
+    assert kb.manifest()["encoder"] == {"name": "all-MiniLM-L6-v2", "dim": 384, "max_tokens": 256,
+                                        "path": str(packaged_model_dir().resolve())}
 
     result = kb.ask("Where is the attachment note placed?")
     assert result.found
