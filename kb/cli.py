@@ -1,4 +1,4 @@
-"""The `kb` command: ingest files, search, ask, list and remove documents."""
+"""The `kb` command: ingest files, search, ask, list and remove documents, tune the model."""
 
 from __future__ import annotations
 
@@ -238,6 +238,70 @@ def stats(ctx, as_json) -> None:
         click.echo(f"{key:15} {value}")
 
 
+@cli.command()
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--output", type=click.Path(path_type=Path), help="Directory for the tuned model "
+              "(default: INDEX/tuned-<base model>).")
+@click.option("--epochs", type=click.IntRange(1, 100), default=None, help="Passes over the pairs (default 1).")
+@click.option("--batch-size", type=click.IntRange(2, 4096), default=None,
+              help="Pairs per step; the others in a batch are each question's negatives (default 32).")
+@click.option("--lr", type=click.FloatRange(0, 1, min_open=True), default=None, help="Peak learning rate (default 5e-5).")
+@click.option("--max-seq-length", type=click.IntRange(8, 8192), default=None,
+              help="Tokens per text in training (default 128; the model keeps its window for encoding).")
+@click.option("--force", is_flag=True, help="Replace the output directory if it exists.")
+@click.option("--no-reindex", is_flag=True, help="Only write the model; leave the index as it is.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.pass_context
+def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_reindex, as_json) -> None:
+    """Fine-tune the embedding model on question–passage pairs (PAIRS.jsonl), then re-encode the index with it.
+
+    Each line of PAIRS is {"question": ..., "passage": ...}. Searches on the index then use the tuned model.
+    """
+    import dataclasses
+
+    from tqdm import tqdm
+
+    from kb.tune import TuneParams, read_pairs
+    from kb.tune import tune as run_tune
+
+    kb = _kb(ctx)
+    rows = read_pairs(pairs)
+    changes = {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "max_seq_length": max_seq_length}
+    params = dataclasses.replace(TuneParams(), **{k: v for k, v in changes.items() if v is not None})
+    click.echo(f"tuning on {len(rows)} pairs: {params.epochs} epoch(s), batch {params.batch_size}, "
+               f"lr {params.learning_rate:g}, {params.max_seq_length} tokens", err=True)
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            unit = {"training": "step", "embedding": "chunk"}.get(stage, "step")
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=unit,
+                                     file=sys.stderr, leave=True, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()  # the next stage's bar takes its own line
+
+    try:
+        report = run_tune(kb, rows, output, params, force=force, reindex=not no_reindex, progress=progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(report), indent=2))
+        return
+    click.echo(f"pairs            {report.pairs}")
+    click.echo(f"steps            {report.steps} (final loss {report.loss})")
+    click.echo(f"training         {report.train_seconds} s")
+    click.echo(f"model            {report.model}")
+    if no_reindex:
+        click.echo(f"index            unchanged; to use the model: KB_MODEL={report.model} kb ingest --rebuild")
+    else:
+        click.echo(f"index            {kb.path}: {report.chunks} chunks re-encoded in {report.reencode_seconds} s")
+
+
 @cli.group(name="eval")
 def eval_group() -> None:
     """Benchmarks: retrieval quality and speed on a labelled dataset."""
@@ -253,30 +317,57 @@ def eval_group() -> None:
 @click.option("--no-baseline", is_flag=True, help="Skip timing the plain sentence-transformers fp32 encode and scoring "
               "the index it would make (passages mode).")
 @click.option("--baselines", is_flag=True, help="Also score BM25 alone, dense alone and the tutorial pipeline.")
+@click.option("--fold", type=click.Choice(["a", "b"]), help="Ask only this half of the split's questions "
+              "(by a hash of the question id), e.g. score on b after `kb tune` on the pairs of a.")
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
               show_default=True, help="Where the JSON (and with --baselines the Recall@k chart) are written.")
 @click.option("--json", "as_json", is_flag=True)
 def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseline: bool, baselines: bool,
-           results: Path, as_json: bool) -> None:
-    """Score retrieval on ObliQA (Recall@10, MAP@10 as in the shared task) and time it."""
+           fold: str | None, results: Path, as_json: bool) -> None:
+    """Score retrieval on ObliQA (Recall@10, MAP@10 as in the shared task) and time it.
+
+    The results file is named for the split, fold, mode and, unless it is the
+    packaged one, the model: obliqa-dev-foldb-passages-tuned-all-MiniLM-L6-v2.json.
+    """
     import tempfile
 
     from kb.config import load_settings
+    from kb.encoder import PACKAGED_NAME
     from kb.evaluate import run_obliqa_passages
 
     settings = load_settings()
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         if mode == "files":
+            if fold:
+                raise KbError("--fold is for passage mode: drop --mode files, or drop --fold")
             from kb.benchmarks import run_obliqa_files
 
             result = run_obliqa_files(dataset, split, settings, workdir or Path(tmp), baselines=baselines)
         else:
             result = run_obliqa_passages(dataset, split, settings, workdir or Path(tmp), baseline=not no_baseline,
-                                         baselines=baselines)
+                                         baselines=baselines, fold=fold)
     keys = ("passages", "backend", "ingest_passages_per_s", "baseline_encode_passages_per_s", "ingest_vs_baseline",
             "dense", "fp32_index", "documents", "chunks", "max_chunk_tokens", "encoder_window", "gold_passages",
             "unlocated_gold", "peak_rss_mb")
-    _report(result, results / f"obliqa-{split}-{mode}", f"ObliQA {split}, {mode} mode: Recall@k", keys, as_json)
+    model = result.get("encoder", {}).get("name", PACKAGED_NAME)
+    stem = f"obliqa-{split}{f'-fold{fold}' if fold else ''}-{mode}{'' if model == PACKAGED_NAME else f'-{model}'}"
+    title = f"ObliQA {split}{f' fold {fold}' if fold else ''}, {mode} mode: Recall@k"
+    _report(result, results / stem, title, keys, as_json)
+
+
+@eval_group.command(name="obliqa-pairs")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="dev", show_default=True, help="Reads ObliQA_<split>.json.")
+@click.option("--fold", type=click.Choice(["a", "b"]), help="Only this half of the questions (as `kb eval obliqa --fold`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PAIRS.jsonl to write.")
+@click.option("--hard-negatives", is_flag=True, help="Give each pair the best BM25 passage that is not gold as a negative.")
+def obliqa_pairs(dataset: Path, split: str, fold: str | None, output: Path, hard_negatives: bool) -> None:
+    """Export question–gold-passage pairs of ObliQA as PAIRS.jsonl for `kb tune`."""
+    from kb.evaluate import obliqa_pairs as export
+
+    written = export(dataset, split, fold, output, negatives=hard_negatives)
+    click.echo(f"{written} pairs written to {output}")
 
 
 @eval_group.command()

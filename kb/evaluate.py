@@ -6,6 +6,7 @@ lies and write only temporary files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -105,15 +106,75 @@ class Question:
     gold: frozenset[str]
 
 
-def obliqa_questions(dataset: Path, split: str) -> list[Question]:
+FOLDS = ("a", "b")
+
+
+def fold_of(question_id: str) -> str:
+    """The fold, "a" or "b", of a question: the parity of the SHA-256 of its id.
+
+    Stable (a question keeps its fold whatever else the split holds) and
+    about half and half; on ObliQA dev, 1,357 questions in a and 1,431 in b.
+    """
+    return FOLDS[hashlib.sha256(question_id.encode("utf-8")).digest()[0] % 2]
+
+
+def _obliqa_rows(dataset: Path, split: str, fold: str | None) -> list[dict]:
     path = dataset / f"ObliQA_{split}.json"
     if not path.is_file():
         raise KbError(f"no {path.name} in {dataset}: give the folder that holds ObliQA_{split}.json")
+    if fold is not None and fold not in FOLDS:
+        raise KbError(f"fold {fold!r} is not one of {', '.join(FOLDS)}")
     rows = json.loads(path.read_text(encoding="utf-8"))
+    return [r for r in rows if fold is None or fold_of(r["QuestionID"]) == fold]
+
+
+def obliqa_questions(dataset: Path, split: str, fold: str | None = None) -> list[Question]:
+    """The questions of a split (or of one fold of it) with their gold passage keys."""
     return [
         Question(r["QuestionID"], r["Question"], frozenset(passage_key(p["DocumentID"], p["PassageID"]) for p in r["Passages"]))
-        for r in rows
+        for r in _obliqa_rows(dataset, split, fold)
     ]
+
+
+def obliqa_pairs(dataset: Path, split: str, fold: str | None, out: Path, negatives: bool = False) -> int:
+    """Write the question–gold-passage pairs of a split (or one fold) as PAIRS.jsonl for `kb tune`; returns the pairs.
+
+    The passage text is the one indexed (docs/), so training sees what
+    retrieval sees; a gold passage without text there is left out.
+
+    Args:
+        negatives: Also give each pair a hard negative: the passage BM25 ranks
+            highest for the question that is neither one of its gold passages,
+            nor the same text as one (ObliQA repeats some passages verbatim),
+            nor a heading (a bare title teaches the model little).
+    """
+    from kb.fusion import top_k
+    from kb.lexical import LexicalIndex
+
+    texts: dict[str, str] = {}
+    for path in sorted((dataset / "docs").glob("*.json"), key=lambda p: int(p.stem)):
+        for p in json.loads(path.read_text(encoding="utf-8")):
+            if (p["Passage"] or "").strip():
+                texts.setdefault(passage_key(p["DocumentID"], p["PassageID"]), p["Passage"])
+    keys = list(texts)
+    bm25 = LexicalIndex.build([texts[k] for k in keys]) if negatives else None
+    written = 0
+    with open(out, "w", encoding="utf-8") as sink:
+        for q in obliqa_questions(dataset, split, fold):
+            extra = {}
+            if bm25 is not None:
+                same = {" ".join(texts[k].split()) for k in q.gold if k in texts}
+                extra["negative"] = next(
+                    texts[keys[i]] for i in top_k(bm25.scores(q.text), 50)
+                    if keys[i] not in q.gold and not _is_heading(texts[keys[i]])
+                    and " ".join(texts[keys[i]].split()) not in same
+                )
+            for key in sorted(q.gold):
+                if key in texts:
+                    row = {"question": q.text, "passage": texts[key], **extra, "id": q.id, "passage_id": key}
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    written += 1
+    return written
 
 
 def ndcg_at(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
@@ -163,7 +224,8 @@ def _peak_rss_mb() -> float:
 
 
 def run_obliqa_passages(
-    dataset: Path, split: str, settings, workdir: Path, baseline: bool = True, baselines: bool = False
+    dataset: Path, split: str, settings, workdir: Path, baseline: bool = True, baselines: bool = False,
+    fold: str | None = None,
 ) -> dict:
     """Index ObliQA's passages as given, ask every question of the split, score the top 10.
 
@@ -176,11 +238,12 @@ def run_obliqa_passages(
             and, when the settings' backend is not torch, score the index those fp32 vectors make
             (key ``fp32_index``), so speed and recall are compared within one run.
         baselines: Also score BM25 alone, dense alone and the tutorial pipeline.
+        fold: Ask only the questions of this fold ("a" or "b"; see fold_of).
     """
     from kb.encoder import make_encoder
     from kb.index import KnowledgeBase
 
-    questions = obliqa_questions(dataset, split)
+    questions = obliqa_questions(dataset, split, fold)
     workdir.mkdir(parents=True, exist_ok=True)
     jsonl = workdir / "obliqa-passages.jsonl"
     passages = obliqa_to_jsonl(dataset, jsonl)
@@ -204,6 +267,8 @@ def run_obliqa_passages(
             by_id = {r["id"]: n for n, r in enumerate(rows)}
             vectors = np.ascontiguousarray(fp32_vectors[[by_id[c.id] for c in kb.snapshot.chunks]], dtype=np.float32)
             result["fp32_index"] = fp32_index_scores(kb, fp32, vectors, questions)
+    if fold is not None:
+        result["fold"] = fold
     return result
 
 
@@ -277,6 +342,7 @@ def index_and_score(kb, jsonl: Path, passages: int, questions: Sequence[Question
         result["baselines"] = {name: score_run(questions, run) for name, run in _baselines(kb, jsonl).items()}
     result["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     result["fusion"] = f"{kb.settings.fusion} (bm25 weight {kb.settings.bm25_weight})"
+    result["encoder"] = kb.manifest()["encoder"]
     return result
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.config import Settings
-from kb.encoder import Encoder, make_encoder
+from kb.encoder import PACKAGED_NAME, Encoder, make_encoder
 from kb.errors import IndexMismatchError, KbError, LoadError
 from kb.lexical import TOKENIZER_VERSION, LexicalIndex
 from kb.snapshot import Filters, Snapshot
@@ -72,6 +72,44 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+def encoder_record(encoder: Encoder) -> dict:
+    """How the manifest names an encoder: name, dimension, window, the full path of a model
+    directory, and the backend (with the precision it ran in).
+
+    Name, dimension and path are checked on load; the backend is a record only: both
+    backends give the same vectors to within bf16 rounding (cosine >= 0.9999), so either
+    searches the other's index.
+    """
+    record = {"name": encoder.name, "dim": encoder.dim, "max_tokens": encoder.max_tokens,
+              "backend": getattr(encoder, "backend", type(encoder).__name__)}
+    path = getattr(encoder, "path", None)
+    if path is not None:
+        record["path"] = str(Path(path).resolve())
+    precision = getattr(encoder, "precision", None)
+    if precision:
+        record["precision"] = precision
+    return record
+
+
+def _same_encoder(built: dict, encoder: Encoder) -> bool:
+    """Whether ``encoder`` is the one the manifest record ``built`` names.
+
+    Names must agree; two model directories of the same name (two tuned
+    models) must also be the same directory. The packaged model is known by
+    name alone, since its directory moves with the environment.
+    """
+    if built["name"] != encoder.name:
+        return False
+    path = getattr(encoder, "path", None)
+    if built.get("path") and path is not None and encoder.name != PACKAGED_NAME:
+        return Path(built["path"]).resolve() == Path(path).resolve()
+    return True
+
+
+def _describe(name: str, path: str | Path | None) -> str:
+    return f"{name} at {path}" if path and name != PACKAGED_NAME else name
+
+
 def _fsync_tree(path: Path) -> None:
     for item in sorted(path.rglob("*")):
         if item.is_file():
@@ -106,10 +144,27 @@ class KnowledgeBase:
 
     @property
     def encoder(self) -> Encoder:
+        """The configured model, or, when none is configured, the one the index was built with."""
         if self._encoder is None:
             s = self.settings
-            self._encoder = make_encoder(s.model, s.batch_size, s.backend, s.cache_dir)
+            self._encoder = make_encoder(self._model_setting(), s.batch_size, s.backend, s.cache_dir)
         return self._encoder
+
+    def _model_setting(self) -> str:
+        # A tuned model lives in its own directory: an index built with one keeps using it
+        # unless a model is configured. The packaged model is found afresh (the venv may move).
+        if self.settings.model:
+            return self.settings.model
+        built = self.manifest().get("encoder", {})
+        path = built.get("path")
+        if not path or built.get("name") == PACKAGED_NAME:
+            return ""
+        if not Path(path).is_dir():
+            raise IndexMismatchError(
+                f"index {self.path} was built with the model at {path}, which is gone: put it back, "
+                f"or re-encode the index with the packaged model: `KB_MODEL={PACKAGED_NAME} kb ingest --rebuild`"
+            )
+        return path
 
     def exists(self) -> bool:
         return (self.path / "manifest.json").is_file()
@@ -162,11 +217,13 @@ class KnowledgeBase:
                 "run `kb ingest --rebuild` to rebuild it"
             )
         built = manifest["encoder"]
-        if built["name"] != self.encoder.name:
+        if not _same_encoder(built, self.encoder):
+            fix = "unset KB_MODEL to use" if built.get("path") else "set KB_MODEL to"
             raise IndexMismatchError(
-                f"index {self.path} was built with encoder {built['name']} ({built['dim']} d), "
-                f"but the settings ask for {self.encoder.name}: run `kb ingest --rebuild` to re-encode it, "
-                f"or set KB_MODEL to the model it was built with"
+                f"index {self.path} was built with encoder {_describe(built['name'], built.get('path'))} "
+                f"({built['dim']} d), but the settings ask for "
+                f"{_describe(self.encoder.name, getattr(self.encoder, 'path', None))}: "
+                f"run `kb ingest --rebuild` to re-encode it, or {fix} the model it was built with"
             )
 
     # -- chunking --------------------------------------------------------------
@@ -360,6 +417,38 @@ class KnowledgeBase:
             self._commit(base, dict(base.records), {doc_id}, [], None)
             return rec
 
+    def reencode(self, encoder: Encoder, progress: Progress | None = None) -> int:
+        """Embed every chunk again with ``encoder`` and make it the index's encoder; returns the chunks.
+
+        Documents, chunks and BM25 stay as they are, so ``encoder`` must read
+        the window the index was chunked for (a fine-tune of its model does).
+        """
+        from kb.dense import DenseIndex
+
+        with self._lock():
+            self._clean_stale()
+            if not self.exists():
+                raise KbError(f"no index at {self.path} to re-encode: run `kb ingest PATH...` first")
+            self.reload()
+            base = self.snapshot
+            if encoder.max_tokens != self.encoder.max_tokens:
+                raise IndexMismatchError(
+                    f"{encoder.name} reads {encoder.max_tokens} tokens, the index {self.path} was chunked for "
+                    f"{self.encoder.max_tokens}: set KB_MODEL to it and run `kb ingest --rebuild` to re-chunk"
+                )
+            vectors = self._encode([c.text for c in base.chunks], progress, encoder)
+            dense = DenseIndex(encoder.dim)
+            dense.add(base.vector_ids, vectors)
+            previous, self._encoder = self._encoder, encoder  # the manifest names self.encoder
+            try:
+                self._write(base.records, base.chunks, dense, base.lexical)
+            except BaseException:
+                self._encoder = previous
+                raise
+            self._snapshot = Snapshot(base.records, base.chunks, dense, base.lexical)
+            self._manifest = self.manifest()
+            return len(base.chunks)
+
     def _known_sources(self) -> list[tuple[str, str]]:
         """(source, root) of every stored document, read without loading vectors."""
         manifest = self.manifest()
@@ -414,16 +503,17 @@ class KnowledgeBase:
         if progress:
             progress("indexing", 1, 1)
 
-    def _encode(self, texts: list[str], progress: Progress | None) -> np.ndarray:
+    def _encode(self, texts: list[str], progress: Progress | None, encoder: Encoder | None = None) -> np.ndarray:
+        encoder = encoder or self.encoder
         step = 512
         parts = []
         for i in range(0, len(texts), step):
             if progress:
                 progress("embedding", i, len(texts))
-            parts.append(self.encoder.encode(texts[i : i + step]))
+            parts.append(encoder.encode(texts[i : i + step]))
         if progress:
             progress("embedding", len(texts), len(texts))
-        return np.concatenate(parts) if parts else np.zeros((0, self.encoder.dim), dtype=np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
 
     def _write(self, records: dict[str, DocRecord], chunks: list[Chunk], dense, lexical: LexicalIndex) -> None:
         current = self.manifest().get("generation")
@@ -441,7 +531,7 @@ class KnowledgeBase:
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": generation,
-            "encoder": self._encoder_record(),
+            "encoder": encoder_record(self.encoder),
             "chunking": self._chunking_record(),
             "lexical": {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION},
             "counts": {"documents": len(records), "chunks": len(chunks)},
@@ -458,18 +548,6 @@ class KnowledgeBase:
         for old in self.path.glob("gen-*"):
             if old.name not in keep and old.is_dir() and ".tmp-" not in old.name:
                 shutil.rmtree(old, ignore_errors=True)
-
-    def _encoder_record(self) -> dict:
-        """The manifest's encoder entry. Name and dimension are checked on load; the backend
-        (and the precision it ran in) is a record only: both backends give the same vectors
-        to within bf16 rounding (cosine >= 0.9999), so either searches the other's index."""
-        enc = self.encoder
-        record = {"name": enc.name, "dim": enc.dim, "max_tokens": enc.max_tokens,
-                  "backend": getattr(enc, "backend", type(enc).__name__)}
-        precision = getattr(enc, "precision", None)
-        if precision:
-            record["precision"] = precision
-        return record
 
     def _clean_stale(self) -> None:
         """Remove half-written generations left by a killed write (we hold the lock)."""

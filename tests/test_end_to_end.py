@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import Settings
+from kb.encoder import packaged_model_dir
 from kb.index import KnowledgeBase
 
 pytestmark = pytest.mark.slow
@@ -55,8 +56,9 @@ def test_real_model_cites_the_right_article_and_page(tmp_path: Path) -> None:
     report = kb.ingest([library])
     assert not report.failed
     encoder = kb.manifest()["encoder"]
-    assert {key: encoder[key] for key in ("name", "dim", "max_tokens", "backend")} == {
-        "name": "all-MiniLM-L6-v2", "dim": 384, "max_tokens": 256, "backend": "openvino"}
+    assert {key: encoder[key] for key in ("name", "dim", "max_tokens", "backend", "path")} == {
+        "name": "all-MiniLM-L6-v2", "dim": 384, "max_tokens": 256, "backend": "openvino",
+        "path": str(packaged_model_dir().resolve())}
     assert encoder["precision"] in ("bf16", "f32")
 
     result = kb.ask("Where is the attachment note placed?")

@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from kb.config import Settings
+from kb.errors import KbError
 from kb.evaluate import (
-    average_precision_at, markdown_table, ndcg_at, obliqa_to_jsonl, recall_at, recall_chart, run_obliqa_passages,
+    average_precision_at, fold_of, markdown_table, ndcg_at, obliqa_pairs, obliqa_questions, obliqa_to_jsonl, recall_at,
+    recall_chart, run_obliqa_passages,
 )
+from kb.tune import read_pairs
 
 PASSAGES = {
     1: [("1.", "INTRODUCTION"), ("1.1", "Meeting notices"),
@@ -73,3 +76,53 @@ def test_smoke_run_with_baselines_table_and_chart(dataset: Path, tmp_path: Path)
     chart = tmp_path / "chart.png"
     recall_chart(result, chart, "smoke")
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_folds_split_the_questions_by_a_stable_hash(dataset: Path) -> None:
+    assert [fold_of(q) for q in ("q1", "q2", "q3")] == ["b", "a", "a"]
+    a = obliqa_questions(dataset, "dev", "a")
+    b = obliqa_questions(dataset, "dev", "b")
+    assert [q.id for q in a] == ["q2", "q3"] and [q.id for q in b] == ["q1"]
+    with pytest.raises(KbError, match="fold 'c' is not one of a, b"):
+        obliqa_questions(dataset, "dev", "c")
+
+
+def test_pairs_of_one_fold_for_kb_tune(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pairs.jsonl"
+    assert obliqa_pairs(dataset, "dev", "a", out) == 3  # q2 has one gold passage, q3 two
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["id"] for r in rows} == {"q2", "q3"}
+    assert rows[0] == {"question": QUESTIONS[1][1], "passage": PASSAGES[2][1][1],
+                       "id": "q2", "passage_id": "2|2.1.1"}
+    assert [(p.question, p.passage) for p in read_pairs(out)] == [(r["question"], r["passage"]) for r in rows]
+
+
+def test_hard_negatives_are_bm25_passages_that_are_not_gold(dataset: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pairs.jsonl"
+    obliqa_pairs(dataset, "dev", None, out, negatives=True)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 4
+    for row in rows:
+        gold = {text for qid, _, refs in QUESTIONS if qid == row["id"]
+                for d, p in refs for pid, text in PASSAGES[d] if pid == p and text}
+        assert row["negative"] and row["negative"] not in gold
+    # "archives office" and "files" point BM25 at 2.1.2's sibling, the passage that is not q2's answer.
+    q2 = next(r for r in rows if r["id"] == "q2")
+    assert q2["negative"] == PASSAGES[2][2][1]
+
+
+def test_a_fold_is_scored_alone_and_named_in_the_results(dataset: Path, tmp_path: Path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    settings = Settings(index=tmp_path / "unused", model="hashing")
+    result = run_obliqa_passages(dataset, "dev", settings, tmp_path / "work", fold="a")
+    assert result["queries"] == 2 and result["fold"] == "a"
+    assert result["encoder"] == {"name": "hashing-256", "dim": 256, "max_tokens": 256, "backend": "hashing"}
+    monkeypatch.setenv("KB_MODEL", "hashing")
+    run = CliRunner().invoke(cli, ["eval", "obliqa", str(dataset), "--fold", "b", "--no-baseline",
+                                   "--results", str(tmp_path / "results")])
+    assert run.exit_code == 0, run.output
+    written = json.loads((tmp_path / "results" / "obliqa-dev-foldb-passages-hashing-256.json").read_text())
+    assert written["queries"] == 1 and written["fold"] == "b"

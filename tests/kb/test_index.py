@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kb.encoder import HashingEncoder
+from kb.config import Settings
+from kb.encoder import HashingEncoder, make_encoder
 from kb.errors import IndexMismatchError, KbError
 from kb.index import KnowledgeBase
 from tests.conftest import write
@@ -192,3 +193,74 @@ def test_a_generation_left_without_its_manifest_switch_is_replaced(built: Knowle
     assert "half a write" not in (built.path / built.manifest()["generation"] / "documents.jsonl").read_text()
     assert sorted(p.name for p in built.path.glob("gen-*")) == sorted([current, built.manifest()["generation"]])
     assert "minutes/note" in {r.document.doc_id for r in built.documents()}
+
+
+def test_reencode_swaps_the_encoder_and_keeps_documents_chunks_and_bm25(built: KnowledgeBase, settings) -> None:
+    chunks = [c.id for c in built.snapshot.chunks]
+    generation = built.manifest()["generation"]
+    assert built.reencode(HashingEncoder(dim=64)) == len(chunks)
+    manifest = built.manifest()
+    assert manifest["encoder"] == {"name": "hashing-64", "dim": 64, "max_tokens": 256, "backend": "hashing"}
+    assert manifest["generation"] != generation
+    again = KnowledgeBase(settings, HashingEncoder(dim=64))
+    assert [c.id for c in again.snapshot.chunks] == chunks
+    assert again.snapshot.vectors.shape == (len(chunks), 64)
+    assert again.search("meeting notice")[0].chunk.doc_id == "regulations/meeting-rules"
+    with pytest.raises(IndexMismatchError, match="built with encoder hashing-64"):
+        KnowledgeBase(settings, HashingEncoder()).search("meeting notice")
+
+
+def test_reencode_refuses_an_encoder_with_another_window(built: KnowledgeBase) -> None:
+    before = built.manifest()
+    with pytest.raises(IndexMismatchError, match=r"hashing-256 reads 128 tokens, the index .* was chunked for 256: "
+                                                 r"set KB_MODEL to it and run `kb ingest --rebuild`"):
+        built.reencode(HashingEncoder(max_tokens=128))
+    assert built.manifest() == before
+
+
+def test_reencode_needs_an_index(kb: KnowledgeBase) -> None:
+    with pytest.raises(KbError, match=r"no index at .* to re-encode: run `kb ingest PATH...` first"):
+        kb.reencode(HashingEncoder(dim=64))
+
+
+class PathEncoder(HashingEncoder):
+    """A hashing encoder that claims to live in a model directory, like a tuned model."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.name = path.name
+
+
+def test_same_named_models_in_different_directories_do_not_match(settings: Settings, corpus: Path, tmp_path: Path) -> None:
+    KnowledgeBase(settings, PathEncoder(tmp_path / "a" / "tuned")).ingest([corpus])
+    other = KnowledgeBase(settings, PathEncoder(tmp_path / "b" / "tuned"))
+    with pytest.raises(IndexMismatchError, match=r"built with encoder tuned at .*a/tuned \(256 d\), but the settings "
+                                                 r"ask for tuned at .*b/tuned: .*unset KB_MODEL to use the model"):
+        other.search("meeting")
+
+
+def test_a_vanished_tuned_model_is_named_with_the_fix(settings: Settings, corpus: Path, tmp_path: Path) -> None:
+    KnowledgeBase(settings, PathEncoder(tmp_path / "gone" / "tuned")).ingest([corpus])
+    default = KnowledgeBase(Settings(index=settings.index))
+    with pytest.raises(IndexMismatchError, match=r"built with the model at .*gone/tuned, which is gone: put it back, "
+                                                 r"or .*KB_MODEL=all-MiniLM-L6-v2 kb ingest --rebuild"):
+        default.encoder
+
+
+def test_the_packaged_model_can_be_named() -> None:
+    assert make_encoder("all-MiniLM-L6-v2").path == make_encoder("").path
+
+
+@pytest.mark.parametrize(("files", "window"), [
+    ({"sentence_bert_config.json": {"max_seq_length": 128}, "tokenizer_config.json": {"model_max_length": 512}}, 128),
+    ({"tokenizer_config.json": {"model_max_length": 200}}, 200),  # sentence-transformers 6 saves it here only
+    ({"tokenizer_config.json": {"model_max_length": 1000000000000000019884624838656}}, 256),  # "no limit"
+])
+def test_a_model_directory_gives_its_window(tmp_path: Path, files: dict, window: int) -> None:
+    from kb.encoder import SentenceTransformerEncoder
+
+    (tmp_path / "config.json").write_text("{}")
+    for name, body in files.items():
+        (tmp_path / name).write_text(json.dumps(body))
+    assert SentenceTransformerEncoder(tmp_path).max_tokens == window

@@ -1,0 +1,309 @@
+"""Domain adaptation: fine-tune the embedding model on question–passage pairs, then re-encode the index.
+
+Training uses sentence-transformers' own trainer with in-batch negatives
+(MultipleNegativesRankingLoss): each question's passage is its positive, the
+other passages of the batch its negatives. Batches never hold the same text
+twice (NoDuplicatesBatchSampler), so a passage that answers two questions is
+not a false negative for either.
+
+The new model is built in a directory beside its destination and renamed into
+place; the index is then re-encoded by one atomic write, and its manifest
+names the model's full path. A run that fails leaves the index as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from kb.encoder import SentenceTransformerEncoder, make_encoder
+from kb.errors import KbError
+from kb.index import KnowledgeBase, Progress
+
+QUESTION_KEYS = ("question", "query")
+PASSAGE_KEYS = ("passage", "positive", "text")
+PAIRS_FORMAT = 'one JSON object a line, {"question": "...", "passage": "..."} (optionally "negative": "...")'
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A question, the passage that answers it and, optionally, a passage that does not."""
+
+    question: str
+    passage: str
+    negative: str | None = None
+
+
+def _field(row: dict, keys: Sequence[str], where: str, what: str) -> str:
+    for key in keys:
+        if key in row:
+            value = row[key]
+            if not isinstance(value, str) or not value.strip():
+                raise KbError(f"{where}: {key!r} must be non-empty text, got {value!r}")
+            return value
+    names = " or ".join(repr(k) for k in keys)
+    raise KbError(f"{where}: no {what} (give {names}); each line is {PAIRS_FORMAT}")
+
+
+def read_pairs(path: Path) -> list[Pair]:
+    """The pairs of a PAIRS.jsonl file; KbError naming the line and the fix for a bad one.
+
+    Each line is an object with ``question`` (or ``query``) and ``passage``
+    (or ``positive`` / ``text``); ``negative`` is optional but then needed on
+    every line. Blank lines are skipped; an empty file is refused.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise KbError(f"{path} is not UTF-8 text: save it as UTF-8 JSONL, {PAIRS_FORMAT}") from None
+    pairs: list[Pair] = []
+    negatives: list[int] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise KbError(f"{where} is not JSON ({exc.msg}): write {PAIRS_FORMAT}") from None
+        if not isinstance(row, dict):
+            raise KbError(f"{where} is a JSON {type(row).__name__}, not an object: write {PAIRS_FORMAT}")
+        negative = _field(row, ("negative",), where, "negative") if "negative" in row else None
+        pairs.append(Pair(_field(row, QUESTION_KEYS, where, "question"), _field(row, PASSAGE_KEYS, where, "passage"),
+                          negative))
+        if negative is not None:
+            negatives.append(n)
+    if not pairs:
+        raise KbError(f"{path} holds no pairs: write {PAIRS_FORMAT}")
+    if len(pairs) < 2:
+        raise KbError(f"{path} holds one pair; in-batch negatives need at least two: add more pairs")
+    if negatives and len(negatives) != len(pairs):
+        first = next(n for n, line in enumerate(lines, 1) if line.strip() and n not in set(negatives))
+        raise KbError(f"{path}:{first} has no 'negative' but line {negatives[0]} has one: "
+                      "give a negative on every line or on none")
+    return pairs
+
+
+@dataclass(frozen=True)
+class TuneParams:
+    """How to train. The defaults keep a few thousand pairs within minutes on 2 CPU cores (README: Tuning).
+
+    Attributes:
+        epochs: Passes over the pairs.
+        batch_size: Pairs per step; each question has batch_size - 1 in-batch negatives.
+        max_seq_length: Tokens of a text seen in training (the tuned model keeps
+            its base model's window for encoding, so the index's chunking holds).
+        learning_rate: Peak learning rate (AdamW, linear decay).
+        warmup: Share of the steps over which the learning rate rises.
+        seed: Seeds the shuffling and the weights' updates.
+    """
+
+    epochs: int = 1
+    batch_size: int = 32
+    max_seq_length: int = 128
+    learning_rate: float = 5e-5
+    warmup: float = 0.1
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise KbError(f"epochs ({self.epochs}) must be at least 1")
+        if self.batch_size < 2:
+            raise KbError(f"batch size ({self.batch_size}) must be at least 2: in-batch negatives need company")
+        if self.max_seq_length < 8:
+            raise KbError(f"max_seq_length ({self.max_seq_length}) must be at least 8 tokens")
+        if not self.learning_rate > 0:
+            raise KbError(f"learning rate ({self.learning_rate}) must be positive")
+        if not 0 <= self.warmup < 1:
+            raise KbError(f"warmup ({self.warmup}) is a share of the steps: give a value in [0, 1)")
+
+
+@dataclass(frozen=True)
+class TuneReport:
+    """What a tune did: pairs, steps, final loss, seconds, the model directory and the chunks re-encoded."""
+
+    pairs: int
+    steps: int
+    loss: float
+    train_seconds: float
+    model: str
+    chunks: int
+    reencode_seconds: float
+
+
+def default_output(kb: KnowledgeBase, base: SentenceTransformerEncoder) -> Path:
+    """Where a tuned model goes when no --output is given: inside the index directory."""
+    return kb.path / f"tuned-{base.name}"
+
+
+def base_encoder(kb: KnowledgeBase) -> SentenceTransformerEncoder:
+    """The model tuning starts from: the configured one (the packaged one by default).
+
+    Not an earlier tuned model the index names: tuning again with a grown
+    pairs file starts afresh rather than stacking one fine-tune on another.
+    """
+    encoder = make_encoder(kb.settings.model, kb.settings.batch_size, backend="torch")  # training needs torch
+    if not isinstance(encoder, SentenceTransformerEncoder):
+        raise KbError(f"encoder {encoder.name} has no weights to tune: set KB_MODEL to a sentence-transformers "
+                      "model directory, or unset it for the packaged one")
+    return encoder
+
+
+def tune(
+    kb: KnowledgeBase,
+    pairs: Sequence[Pair],
+    output: Path | None = None,
+    params: TuneParams = TuneParams(),
+    force: bool = False,
+    reindex: bool = True,
+    progress: Progress | None = None,
+) -> TuneReport:
+    """Fine-tune the configured model on ``pairs``, write it to ``output``, and re-encode the index with it.
+
+    Args:
+        kb: The knowledge base whose index is re-encoded (and whose settings name the base model).
+        pairs: Training pairs, e.g. from read_pairs.
+        output: The new model's directory; default ``<index>/tuned-<base model>``.
+        params: Training parameters.
+        force: Replace ``output`` if it exists.
+        reindex: Re-encode the index with the new model (it must exist); without it
+            only the model is written.
+        progress: Called as (stage, done, total) for "training" and "embedding".
+    """
+    base = base_encoder(kb)
+    output = (output or default_output(kb, base)).expanduser().resolve()
+    if output.exists() and not force:
+        raise KbError(f"{output} already exists: pass --force to replace it, or choose another --output")
+    if output.exists() and not output.is_dir():
+        raise KbError(f"{output} is a file, not a model directory: choose another --output")
+    if params.max_seq_length > base.max_tokens:
+        raise KbError(f"max_seq_length ({params.max_seq_length}) exceeds the model window ({base.max_tokens}): lower it")
+    if reindex:
+        if not kb.exists():
+            raise KbError(f"no index at {kb.path} to re-encode: run `kb ingest PATH...` first, "
+                          "or pass --no-reindex to only train the model")
+        kb.snapshot  # noqa: B018 -- an index that cannot load fails now, not after training
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    for stale in output.parent.glob(f".{output.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a tune that was killed
+    staged = output.parent / f".{output.name}.tmp-{os.getpid()}"
+    t0 = time.perf_counter()
+    try:
+        steps, loss = _train(base, pairs, params, staged, progress)
+    except KbError:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    except Exception as exc:  # whatever torch or the trainer raise, the index is untouched
+        shutil.rmtree(staged, ignore_errors=True)
+        raise KbError(f"training failed ({type(exc).__name__}: {exc}); the index and {output} are unchanged") from exc
+    train_seconds = time.perf_counter() - t0
+    (staged / "kb-tune.json").write_text(json.dumps({
+        "base_model": str(base.path), "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
+        "params": asdict(params), "steps": steps, "final_loss": loss, "train_seconds": round(train_seconds, 1),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }, indent=2), encoding="utf-8")
+
+    backup = output.parent / f".{output.name}.old-{os.getpid()}" if output.exists() else None
+    if backup:
+        os.rename(output, backup)
+    os.rename(staged, output)
+    chunks, reencode_seconds = 0, 0.0
+    try:
+        if reindex:
+            t1 = time.perf_counter()
+            settings = kb.settings
+            tuned = make_encoder(str(output), settings.batch_size, settings.backend, settings.cache_dir)
+            chunks = kb.reencode(tuned, progress)
+            reencode_seconds = time.perf_counter() - t1
+    except BaseException:
+        if backup:  # the index may still use the model that was there: put it back
+            shutil.rmtree(output, ignore_errors=True)
+            os.rename(backup, output)
+        raise
+    if backup:
+        shutil.rmtree(backup, ignore_errors=True)
+    return TuneReport(len(pairs), steps, loss, round(train_seconds, 1), str(output), chunks, round(reencode_seconds, 1))
+
+
+def _fingerprint(pairs: Sequence[Pair]) -> str:
+    digest = hashlib.sha256()
+    for p in pairs:
+        digest.update(json.dumps([p.question, p.passage, p.negative], ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _train(
+    base: SentenceTransformerEncoder, pairs: Sequence[Pair], params: TuneParams, out: Path, progress: Progress | None
+) -> tuple[int, float]:
+    """Train a copy of ``base`` on ``pairs`` and save it to ``out``; returns (steps, final loss)."""
+    import tempfile
+
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
+
+    try:
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    class _Trainer(SentenceTransformerTrainer):
+        def add_model_card_callback(self, *args, **kwargs) -> None:
+            pass  # no model card is written, and gathering its examples draws a progress bar
+
+    class _Steps(TrainerCallback):
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if progress:
+                progress("training", state.global_step, state.max_steps)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+
+    model = base.model  # loaded offline from the local directory
+    model.max_seq_length = params.max_seq_length  # short texts train fast; the saved model keeps its window
+    columns = {"anchor": [p.question for p in pairs], "positive": [p.passage for p in pairs]}
+    if pairs[0].negative is not None:
+        columns["negative"] = [p.negative for p in pairs]
+    dataset = Dataset.from_dict(columns)
+    steps = params.epochs * math.ceil(len(pairs) / params.batch_size)
+    logged = _Steps()
+    with tempfile.TemporaryDirectory(prefix="kb-tune-") as scratch:
+        args = SentenceTransformerTrainingArguments(
+            output_dir=scratch,
+            num_train_epochs=params.epochs,
+            per_device_train_batch_size=params.batch_size,
+            learning_rate=params.learning_rate,
+            warmup_steps=math.ceil(steps * params.warmup),
+            seed=params.seed,
+            batch_sampler="no_duplicates",
+            save_strategy="no",
+            logging_steps=max(1, steps // 20),
+            report_to="none",
+            disable_tqdm=True,
+            use_cpu=True,
+            dataloader_num_workers=0,
+        )
+        trainer = _Trainer(
+            model=model, args=args, train_dataset=dataset, loss=MultipleNegativesRankingLoss(model),
+            callbacks=[logged],
+        )
+        trainer.remove_callback(PrinterCallback)  # it prints every log to stdout, which is for results
+        result = trainer.train()
+    model.max_seq_length = base.max_tokens
+    model.save(str(out), create_model_card=False)
+    loss = logged.losses[-1] if logged.losses else float(result.training_loss)
+    return int(result.global_step), round(loss, 4)
