@@ -159,7 +159,7 @@ def test_failed_reencode_puts_the_replaced_model_back(built: KnowledgeBase, tmp_
     def fake_train(base, pairs, params, staged: Path, progress):
         staged.mkdir()
         (staged / "config.json").write_text("{}")
-        return 1, 0.5
+        return 1, 0.5, "MultipleNegativesRankingLoss"
 
     def refuse(self, encoder, progress=None):
         raise KbError("disk full")
@@ -239,3 +239,12 @@ def test_cli_tune_prints_a_summary_and_refuses_bad_pairs(tmp_path: Path, monkeyp
     assert body["model"] == str((tmp_path / "m").resolve())
     again = runner.invoke(cli, args)
     assert again.exit_code == 1 and "already exists: pass --force" in again.stderr
+
+
+def test_batches_larger_than_the_slice_use_the_cached_loss(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr("kb.tune.MINI_BATCH", 4)
+    kb = KnowledgeBase(Settings(index=tmp_path / "index"))
+    params = TuneParams(epochs=1, batch_size=8, max_seq_length=16)
+    report = tune(kb, [Pair(q, p) for q, p in PAIRS[:8]], tmp_path / "m", params, reindex=False)
+    assert report.steps == 1
+    assert json.loads((tmp_path / "m" / "kb-tune.json").read_text())["loss_function"] == "CachedMultipleNegativesRankingLoss"
