@@ -52,16 +52,24 @@ def packaged_model_dir() -> Path:
 class SentenceTransformerEncoder:
     """A sentence-transformers model read from a local directory, never a hub."""
 
-    def __init__(self, path: Path, batch_size: int = 64) -> None:
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+    def __init__(self, path: Path, batch_size: int = 64, files: Path | None = None) -> None:
+        """Args:
+            path: The model directory, which names the encoder.
+            batch_size: Texts encoded at once.
+            files: Where to read the model from, when that is not yet ``path``: a tuned
+                model re-encodes the index from its staging directory, then moves to ``path``.
+        """
+        files = files or path
+        if not (files / "modules.json").is_file() and not (files / "config.json").is_file():
             raise KbError(
-                f"model directory {path} holds no sentence-transformers model "
+                f"model directory {files} holds no sentence-transformers model "
                 "(no modules.json or config.json); set KB_MODEL to a local model directory"
             )
         self.path = path
+        self.files = files
         self.batch_size = batch_size
         self.name = path.name if path != packaged_model_dir_or_none() else PACKAGED_NAME
-        self.max_tokens = _read_max_seq_length(path)
+        self.max_tokens = _read_max_seq_length(files)
 
     @cached_property
     def model(self):
@@ -73,13 +81,13 @@ class SentenceTransformerEncoder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every start
-        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(self.files), device="cpu", local_files_only=True)
         model.max_seq_length = self.max_tokens
         return model
 
     @cached_property
     def tokenizer(self):
-        tok_file = self.path / "tokenizer.json"
+        tok_file = self.files / "tokenizer.json"
         if tok_file.is_file():
             from tokenizers import Tokenizer
 

@@ -6,9 +6,10 @@ each question's passage is its positive, the other passages of the batch its
 negatives. Batches never hold the same text twice (NoDuplicatesBatchSampler),
 so a passage that answers two questions is not a false negative for either.
 
-The new model is built in a directory beside its destination and renamed into
-place; the index is then re-encoded by one atomic write, and its manifest
-names the model's full path. A run that fails leaves the index as it was.
+The new model is built in a directory beside its destination; the index is
+re-encoded from there by one atomic write whose manifest names the model's
+final path, and only then is the model renamed into place. A run that fails
+leaves the index, and any model already at the destination, as they were.
 """
 
 from __future__ import annotations
@@ -209,27 +210,27 @@ def tune(
     train_seconds = time.perf_counter() - t0
     (staged / "kb-tune.json").write_text(json.dumps({
         "base_model": str(base.path), "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
-        "params": asdict(params), "loss_function": objective, "steps": steps, "final_loss": loss, "train_seconds": round(train_seconds, 1),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "params": asdict(params), "loss_function": objective, "steps": steps, "final_loss": loss,
+        "train_seconds": round(train_seconds, 1), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }, indent=2), encoding="utf-8")
 
-    backup = output.parent / f".{output.name}.old-{os.getpid()}" if output.exists() else None
-    if backup:
+    # Re-encode from the staging directory, with the manifest naming ``output``; only then
+    # move the model there. Until the switch, readers keep the old model with the old vectors
+    # (which may live at ``output`` itself when --force replaces the model the index uses).
+    chunks, reencode_seconds = 0, 0.0
+    if reindex:
+        t1 = time.perf_counter()
+        try:
+            chunks = kb.reencode(SentenceTransformerEncoder(output, kb.settings.batch_size, files=staged), progress)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        reencode_seconds = time.perf_counter() - t1
+    backup = output.parent / f".{output.name}.old-{os.getpid()}"
+    if output.exists():
         os.rename(output, backup)
     os.rename(staged, output)
-    chunks, reencode_seconds = 0, 0.0
-    try:
-        if reindex:
-            t1 = time.perf_counter()
-            chunks = kb.reencode(SentenceTransformerEncoder(output, kb.settings.batch_size), progress)
-            reencode_seconds = time.perf_counter() - t1
-    except BaseException:
-        if backup:  # the index may still use the model that was there: put it back
-            shutil.rmtree(output, ignore_errors=True)
-            os.rename(backup, output)
-        raise
-    if backup:
-        shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(backup, ignore_errors=True)
     return TuneReport(len(pairs), steps, loss, round(train_seconds, 1), str(output), chunks, round(reencode_seconds, 1))
 
 
