@@ -59,16 +59,20 @@ class SentenceTransformerEncoder:
 
     backend = "torch"
 
-    def __init__(self, path: Path, batch_size: int = 64) -> None:
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise KbError(
-                f"model directory {path} holds no sentence-transformers model "
-                "(no modules.json or config.json); set KB_MODEL to a local model directory"
-            )
+    def __init__(self, path: Path, batch_size: int = 64, files: Path | None = None) -> None:
+        """Args:
+            path: The model directory, which names the encoder.
+            batch_size: Texts encoded at once.
+            files: Where to read the model from, when that is not yet ``path``: a tuned
+                model re-encodes the index from its staging directory, then moves to ``path``.
+        """
+        files = files or path
+        _check_model_dir(files)
         self.path = path
+        self.files = files
         self.batch_size = batch_size
         self.name = path.name if path != packaged_model_dir_or_none() else PACKAGED_NAME
-        self.max_tokens = _read_max_seq_length(path)
+        self.max_tokens = _read_max_seq_length(files)
 
     @cached_property
     def model(self):
@@ -80,13 +84,13 @@ class SentenceTransformerEncoder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise on every start
-        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        model = SentenceTransformer(str(self.files), device="cpu", local_files_only=True)
         model.max_seq_length = self.max_tokens
         return model
 
     @cached_property
     def tokenizer(self):
-        tok_file = self.path / "tokenizer.json"
+        tok_file = self.files / "tokenizer.json"
         if tok_file.is_file():
             from tokenizers import Tokenizer
 
@@ -118,6 +122,14 @@ class SentenceTransformerEncoder:
             show_progress_bar=False,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _check_model_dir(path: Path) -> None:
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise KbError(
+            f"model directory {path} holds no sentence-transformers model "
+            "(no modules.json or config.json); set KB_MODEL to a local model directory"
+        )
 
 
 def packaged_model_dir_or_none() -> Path | None:
@@ -181,7 +193,9 @@ class HashingEncoder:
         return out / norms
 
 
-def make_encoder(model: str, batch_size: int = 64, backend: str = "openvino", cache_dir: Path | None = None) -> Encoder:
+def make_encoder(
+    model: str, batch_size: int = 64, backend: str = "openvino", cache_dir: Path | None = None, files: Path | None = None
+) -> Encoder:
     """The encoder a ``model`` setting names (see Settings.model), run on ``backend``.
 
     Args:
@@ -189,6 +203,8 @@ def make_encoder(model: str, batch_size: int = 64, backend: str = "openvino", ca
         batch_size: Most texts per forward pass.
         backend: "openvino" (converted once into ``cache_dir``) or "torch".
         cache_dir: Where the openvino backend keeps converted models.
+        files: Read the model from here rather than from ``model`` (which still names it):
+            ``kb tune`` encodes with a model before it moves into place.
     """
     if model == "hashing" or model.startswith("hashing-"):
         dim = int(model.split("-", 1)[1]) if "-" in model else 256
@@ -199,7 +215,7 @@ def make_encoder(model: str, batch_size: int = 64, backend: str = "openvino", ca
         path, name = packaged_model_dir(), PACKAGED_NAME
     else:
         path = Path(model).expanduser()
-        if not path.is_dir():
+        if not (files or path).is_dir():
             raise KbError(
                 f"model {model!r} is not a local directory; models are never downloaded here: "
                 "point KB_MODEL at a sentence-transformers model directory, or unset it for the packaged one"
@@ -209,5 +225,5 @@ def make_encoder(model: str, batch_size: int = 64, backend: str = "openvino", ca
     if backend == "openvino":
         from kb.openvino_encoder import OpenVinoEncoder
 
-        return OpenVinoEncoder(path, cache_dir or default_cache_dir(), batch_size, name)
-    return SentenceTransformerEncoder(path, batch_size)
+        return OpenVinoEncoder(path, cache_dir or default_cache_dir(), batch_size, name, files)
+    return SentenceTransformerEncoder(path, batch_size, files)

@@ -143,7 +143,9 @@ def _valid(folder: Path, digest: str) -> dict | None:
     return info if whole else None
 
 
-def cached_export(model_dir: Path, cache_dir: Path, max_tokens: int, rebuild: bool = False) -> tuple[Path, dict]:
+def cached_export(
+    model_dir: Path, cache_dir: Path, max_tokens: int, rebuild: bool = False, label: str | None = None
+) -> tuple[Path, dict]:
     """The converted model's folder in ``cache_dir`` and its export.json, converting it if needed.
 
     Args:
@@ -151,10 +153,12 @@ def cached_export(model_dir: Path, cache_dir: Path, max_tokens: int, rebuild: bo
         cache_dir: Root of the cache; the model goes to ``openvino/<name>-<digest>-v<EXPORT_VERSION>``.
         max_tokens: The encoder window (recorded only).
         rebuild: Convert again even if the folder looks whole (it failed to load).
+        label: The name the cache folder starts with; default the model directory's. A model
+            read from a staging directory is cached under the name it will have.
     """
     digest = model_digest(model_dir)
     root = cache_dir / "openvino"
-    final = root / f"{model_dir.name}-{digest[:16]}-v{EXPORT_VERSION}"
+    final = root / f"{label or model_dir.name}-{digest[:16]}-v{EXPORT_VERSION}"
     info = None if rebuild else _valid(final, digest)
     if info is not None:
         return final, info
@@ -204,23 +208,30 @@ class OpenVinoEncoder:
 
     backend = "openvino"
 
-    def __init__(self, path: Path, cache_dir: Path, batch_size: int = 64, name: str | None = None) -> None:
-        from kb.encoder import _read_max_seq_length
+    def __init__(
+        self, path: Path, cache_dir: Path, batch_size: int = 64, name: str | None = None, files: Path | None = None
+    ) -> None:
+        """Args:
+            path: The model directory, which names the encoder.
+            cache_dir: Root of the conversion cache.
+            batch_size: Most texts per forward pass.
+            name: The encoder's name; default the directory's.
+            files: Where to read the model from when that is not yet ``path`` (see make_encoder).
+        """
+        from kb.encoder import _check_model_dir, _read_max_seq_length
 
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise KbError(
-                f"model directory {path} holds no sentence-transformers model "
-                "(no modules.json or config.json); set KB_MODEL to a local model directory"
-            )
+        files = files or path
+        _check_model_dir(files)
         self.path = path
+        self.files = files
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.name = name or path.name
-        self.max_tokens = _read_max_seq_length(path)
+        self.max_tokens = _read_max_seq_length(files)
 
     @cached_property
     def _export(self) -> tuple[Path, dict]:
-        return cached_export(self.path, self.cache_dir, self.max_tokens)
+        return cached_export(self.files, self.cache_dir, self.max_tokens, label=self.path.name)
 
     @cached_property
     def _compiled(self):
@@ -229,7 +240,7 @@ class OpenVinoEncoder:
         try:
             return ov.Core().compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
         except RuntimeError:  # the files are there but unreadable: convert again, once
-            folder, info = cached_export(self.path, self.cache_dir, self.max_tokens, rebuild=True)
+            folder, info = cached_export(self.files, self.cache_dir, self.max_tokens, rebuild=True, label=self.path.name)
             self.__dict__["_export"] = (folder, info)
             return ov.Core().compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
 
@@ -259,7 +270,7 @@ class OpenVinoEncoder:
         chunking needs no conversion and cuts the same chunks on either backend."""
         from tokenizers import Tokenizer
 
-        own = self.path / "tokenizer.json"
+        own = self.files / "tokenizer.json"
         tok = Tokenizer.from_file(str(own if own.is_file() else self._export[0] / "tokenizer.json"))
         tok.no_truncation()
         tok.no_padding()

@@ -213,25 +213,25 @@ def tune(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }, indent=2), encoding="utf-8")
 
-    backup = output.parent / f".{output.name}.old-{os.getpid()}" if output.exists() else None
-    if backup:
+    # Re-encode from the staging directory, with the manifest naming ``output``; only then
+    # move the model there. Until the switch, readers keep the old model with the old vectors
+    # (which may live at ``output`` itself when --force replaces the model the index uses).
+    chunks, reencode_seconds = 0, 0.0
+    if reindex:
+        t1 = time.perf_counter()
+        settings = kb.settings
+        try:
+            tuned = make_encoder(str(output), settings.batch_size, settings.backend, settings.cache_dir, files=staged)
+            chunks = kb.reencode(tuned, progress)
+        except BaseException:
+            shutil.rmtree(staged, ignore_errors=True)
+            raise
+        reencode_seconds = time.perf_counter() - t1
+    backup = output.parent / f".{output.name}.old-{os.getpid()}"
+    if output.exists():
         os.rename(output, backup)
     os.rename(staged, output)
-    chunks, reencode_seconds = 0, 0.0
-    try:
-        if reindex:
-            t1 = time.perf_counter()
-            settings = kb.settings
-            tuned = make_encoder(str(output), settings.batch_size, settings.backend, settings.cache_dir)
-            chunks = kb.reencode(tuned, progress)
-            reencode_seconds = time.perf_counter() - t1
-    except BaseException:
-        if backup:  # the index may still use the model that was there: put it back
-            shutil.rmtree(output, ignore_errors=True)
-            os.rename(backup, output)
-        raise
-    if backup:
-        shutil.rmtree(backup, ignore_errors=True)
+    shutil.rmtree(backup, ignore_errors=True)
     return TuneReport(len(pairs), steps, loss, round(train_seconds, 1), str(output), chunks, round(reencode_seconds, 1))
 
 

@@ -149,12 +149,14 @@ def test_failed_training_leaves_the_index_and_no_model(built: KnowledgeBase, tmp
     assert list(tmp_path.glob("*model*")) == []
 
 
-def test_failed_reencode_puts_the_replaced_model_back(built: KnowledgeBase, tmp_path: Path, monkeypatch) -> None:
+def test_failed_reencode_keeps_the_model_in_place_and_the_index(built: KnowledgeBase, tmp_path: Path,
+                                                                  monkeypatch) -> None:
     out = tmp_path / "model"
     out.mkdir()
     (out / "config.json").write_text("{}")
     (out / "old.txt").write_text("the model the index may use")
     monkeypatch.setattr("kb.tune.base_encoder", lambda kb: make_encoder(""))
+    seen = {}
 
     def fake_train(base, pairs, params, staged: Path, progress):
         staged.mkdir()
@@ -162,14 +164,19 @@ def test_failed_reencode_puts_the_replaced_model_back(built: KnowledgeBase, tmp_
         return 1, 0.5, "MultipleNegativesRankingLoss"
 
     def refuse(self, encoder, progress=None):
+        seen["path"], seen["files"] = encoder.path, encoder.files
         raise KbError("disk full")
 
     monkeypatch.setattr("kb.tune._train", fake_train)
     monkeypatch.setattr(KnowledgeBase, "reencode", refuse)
+    before = (built.path / "manifest.json").read_bytes()
     with pytest.raises(KbError, match="disk full"):
         tune(built, SOME_PAIRS, out, force=True)
+    # The index was to name the final directory while reading the staged one.
+    assert seen["path"] == out.resolve() and seen["files"].name.startswith(".model.tmp-")
     assert (out / "old.txt").read_text() == "the model the index may use"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert (built.path / "manifest.json").read_bytes() == before
 
 
 # --- a real fine-tune ------------------------------------------------------------------
@@ -201,6 +208,8 @@ def test_tune_trains_reencodes_and_the_index_keeps_the_tuned_model(tmp_path: Pat
     assert later.encoder.name == "tuned-all-MiniLM-L6-v2" and later.encoder.path == out.resolve()
     assert later.encoder.max_tokens == packaged.max_tokens  # chunking still holds
     after = gold_ranks(later.encoder)
+    # Converted while staged, cached under the model's final name and reused from there.
+    assert later.encoder._export[0].name.startswith("tuned-all-MiniLM-L6-v2-")
     assert after.sum() < before.sum(), (before, after)
     # The index holds the tuned model's vectors, and search ranks with it.
     assert np.allclose(later.snapshot.vectors, later.encoder.encode([p for _, p in PAIRS]), atol=1e-5)
@@ -215,9 +224,17 @@ def test_tune_trains_reencodes_and_the_index_keeps_the_tuned_model(tmp_path: Pat
                                                  r"\(384 d\), but the settings ask for all-MiniLM-L6-v2: run `kb ingest --rebuild`"):
         explicit.search("minutes")
 
-    # Tuning again is refused without --force.
+    # Tuning again is refused without --force; with it, the model the index uses is replaced
+    # only after the index is re-encoded with the new one, and the two agree.
     with pytest.raises(KbError, match="already exists: pass --force"):
         tune(later, [Pair(q, p) for q, p in PAIRS], params=FAST)
+    first = later.snapshot.vectors.copy()
+    tune(later, [Pair(q, p) for q, p in PAIRS[:8]], params=TuneParams(batch_size=4, max_seq_length=16), force=True)
+    assert sorted(p.name for p in (tmp_path / "index").iterdir() if "tuned" in p.name) == ["tuned-all-MiniLM-L6-v2"]
+    again = KnowledgeBase(settings)
+    assert again.manifest()["encoder"]["path"] == str(out.resolve())
+    assert np.allclose(again.snapshot.vectors, again.encoder.encode([p for _, p in PAIRS]), atol=1e-5)
+    assert not np.allclose(again.snapshot.vectors, first, atol=1e-3)
 
 
 def test_cli_tune_prints_a_summary_and_refuses_bad_pairs(tmp_path: Path, monkeypatch) -> None:
