@@ -57,18 +57,47 @@ def test_split_sentences_gives_exact_spans() -> None:
     ]
 
 
-def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
-    from kb.answer import _pick_passages
+def _hit(doc: str, section: str, n: int, type: str = "document", exact: bool = False):
     from kb.types import Chunk, Hit
 
-    def hit(doc: str, section: str, n: int) -> Hit:
-        chunk = Chunk(id=f"{doc}{n}", doc_id=doc, text="x", start=0, end=1, section=section)
-        return Hit(chunk=chunk, score=1.0 - n / 10, title=doc, source=doc, type="document", status="in_force")
+    chunk = Chunk(id=f"{doc}{n}", doc_id=doc, text="x", start=0, end=1, section=section)
+    return Hit(chunk=chunk, score=1.0 - n / 10, title=doc, source=doc, type=type, status="in_force", exact=exact)
 
-    order = [h.chunk.id for h in _pick_passages([hit("reply", "", 0), hit("other", "1. Scope", 1), hit("reply", "2. Amount", 2)])]
-    assert order == ["reply2", "reply0", "other1"]
-    alone = [h.chunk.id for h in _pick_passages([hit("reply", "", 0), hit("other", "1. Scope", 1)])]
-    assert alone == ["reply0", "other1"]
+
+def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
+    from kb.answer import _pick_passages
+
+    def order(*hits) -> list[str]:
+        return [h.chunk.id for h in _pick_passages(list(hits))]
+
+    assert order(_hit("reply", "", 0), _hit("other", "1. Scope", 1), _hit("reply", "2. Amount", 2)) == ["reply2", "reply0", "other1"]
+    assert order(_hit("reply", "", 0), _hit("a", "1.", 1), _hit("b", "1.", 2), _hit("c", "1.", 3), _hit("reply", "3. Funds", 4)) == [
+        "reply4", "reply0", "a1", "b2", "c3"]
+    assert order(_hit("reply", "", 0), _hit("other", "1. Scope", 1)) == ["reply0", "other1"]
+    assert order(_hit("reply", "", 0, exact=True), _hit("reply", "2. Amount", 1)) == ["reply0", "reply1"]
+
+
+def test_the_discussion_of_minutes_yields_the_lead_to_their_decisions() -> None:
+    from kb.answer import _pick_passages, is_outcome
+
+    def order(*hits) -> list[str]:
+        return [h.chunk.id for h in _pick_passages(list(hits))]
+
+    item = _hit("m", "Agenda item 2: Budget", 0, "minutes")
+    decided = _hit("m", "Decisions > 3.", 3, "minutes")
+    assert is_outcome(decided) and is_outcome(_hit("m", "Action items", 1, "minutes"))
+    assert is_outcome(_hit("m", "议定事项 > 一、", 1, "minutes"))
+    assert not is_outcome(item) and not is_outcome(_hit("m", "Agenda item 4: Follow-up of decisions", 1, "minutes"))
+    assert not is_outcome(_hit("d", "Decisions", 1, "document"))  # only minutes
+    assert order(item, _hit("x", "Article 4", 1, "regulation"), _hit("m2", "Decisions", 2, "minutes"), decided) == [
+        "m3", "m0", "x1", "m22"]
+    # Minutes' preamble: their decisions first, else any of their sections.
+    assert order(_hit("m", "", 0, "minutes"), _hit("m", "Agenda item 1: Plan", 1, "minutes"), decided) == ["m3", "m0", "m1"]
+    assert order(_hit("m", "", 0, "minutes"), _hit("m", "Agenda item 1: Plan", 1, "minutes")) == ["m1", "m0"]
+    # Decisions first already, another document's decisions, or a unit asked for by name: kept.
+    assert order(decided, item) == ["m3", "m0"]
+    assert order(item, _hit("m2", "Decisions", 1, "minutes")) == ["m0", "m21"]
+    assert order(_hit("m", "Agenda item 2: Budget", 0, "minutes", exact=True), decided) == ["m0", "m3"]
 
 
 def test_a_year_the_best_passage_does_not_hold_means_not_found(built: KnowledgeBase) -> None:
