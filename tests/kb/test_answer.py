@@ -57,11 +57,11 @@ def test_split_sentences_gives_exact_spans() -> None:
     ]
 
 
-def _hit(doc: str, section: str, n: int, type: str = "document", exact: bool = False):
+def _hit(doc: str, section: str, n: int, type: str = "document", exact: bool = False, title: str = ""):
     from kb.types import Chunk, Hit
 
     chunk = Chunk(id=f"{doc}{n}", doc_id=doc, text="x", start=0, end=1, section=section)
-    return Hit(chunk=chunk, score=1.0 - n / 10, title=doc, source=doc, type=type, status="in_force", exact=exact)
+    return Hit(chunk=chunk, score=1.0 - n / 10, title=title or doc, source=doc, type=type, status="in_force", exact=exact)
 
 
 def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
@@ -98,6 +98,22 @@ def test_the_discussion_of_minutes_yields_the_lead_to_their_decisions() -> None:
     assert order(decided, item) == ["m3", "m0"]
     assert order(item, _hit("m2", "Decisions", 1, "minutes")) == ["m0", "m21"]
     assert order(_hit("m", "Agenda item 2: Budget", 0, "minutes", exact=True), decided) == ["m0", "m3"]
+
+
+def test_a_request_yields_the_lead_to_the_reply_on_the_same_point() -> None:
+    from kb.answer import _pick_passages
+
+    def order(question: str, *hits) -> list[str]:
+        return [h.chunk.id for h in _pick_passages(list(hits), question)]
+
+    asked = _hit("req", "2. Old records", 0, title="Request for Instructions on Duty Records")
+    other = _hit("reply", "1. Scope", 1, title="Reply on Duty Records")
+    answered = _hit("reply", "2. Old records > (1)", 2, title="Reply on Duty Records")
+    assert order("What about duty records kept before March?", asked, other, answered) == ["reply2", "req0", "reply1"]
+    assert order("What did the bureau ask about old records?", asked, other, answered) == ["req0", "reply1", "reply2"]
+    assert order("What about duty records kept before March?", asked, other) == ["req0", "reply1"]  # no reply on that point
+    cn = [_hit("q", "二、旧记录", 0, title="关于值班记录的请示"), _hit("p", "二、旧记录", 1, title="关于值班记录的批复")]
+    assert order("旧的值班记录怎么办？", *cn) == ["p1", "q0"]
 
 
 def test_a_year_the_best_passage_does_not_hold_means_not_found(built: KnowledgeBase) -> None:
