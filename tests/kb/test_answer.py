@@ -89,7 +89,7 @@ def test_the_discussion_of_minutes_yields_the_lead_to_their_decisions() -> None:
     assert is_outcome(_hit("m", "议定事项 > 一、", 1, "minutes"))
     assert not is_outcome(item) and not is_outcome(_hit("m", "Agenda item 4: Follow-up of decisions", 1, "minutes"))
     assert not is_outcome(_hit("d", "Decisions", 1, "document"))  # only minutes
-    assert order(item, _hit("x", "Article 4", 1, "regulation"), _hit("m2", "Decisions", 2, "minutes"), decided) == [
+    assert order(item, _hit("x", "1. Scope", 1), _hit("m2", "Decisions", 2, "minutes"), decided) == [
         "m3", "m0", "x1", "m22"]
     # Minutes' preamble: their decisions first, else any of their sections.
     assert order(_hit("m", "", 0, "minutes"), _hit("m", "Agenda item 1: Plan", 1, "minutes"), decided) == ["m3", "m0", "m1"]
@@ -114,6 +114,24 @@ def test_a_request_yields_the_lead_to_the_reply_on_the_same_point() -> None:
     assert order("What about duty records kept before March?", asked, other) == ["req0", "reply1"]  # no reply on that point
     cn = [_hit("q", "二、旧记录", 0, title="关于值班记录的请示"), _hit("p", "二、旧记录", 1, title="关于值班记录的批复")]
     assert order("旧的值班记录怎么办？", *cn) == ["p1", "q0"]
+
+
+def test_a_question_about_how_things_are_done_is_answered_by_the_rule() -> None:
+    from kb.answer import RULE_MARGIN, _pick_passages
+
+    def order(question: str, *hits) -> list[str]:
+        return [h.chunk.id for h in _pick_passages(list(hits), question)]
+
+    record = _hit("circular", "2. Problems found", 0)
+    close = _hit("rules", "Article 22", 1, "regulation")  # 0.1 below
+    assert 1 / 10 <= RULE_MARGIN + 1e-9
+    assert order("Can a seal be placed on blank paper?", record, close) == ["rules1", "circular0"]
+    # A record is asked for: a year, the past tense.
+    assert order("What did the 2024 circular find about seals on blank paper?", record, close) == ["circular0", "rules1"]
+    assert order("Which problems were found with seals?", record, close) == ["circular0", "rules1"]
+    # A rule too far below keeps its place.
+    assert order("Can a seal be placed on blank paper?", record, _hit("rules", "Article 22", 3, "regulation")) == [
+        "circular0", "rules3"]
 
 
 def test_a_year_the_best_passage_does_not_hold_means_not_found(built: KnowledgeBase) -> None:
