@@ -1,7 +1,7 @@
 """Sweep fusion methods and BM25 weights on ObliQA (passage mode) over one built index.
 
 Usage: python eval/sweep_fusion.py DATASET_DIR INDEX_DIR [--split dev]
-Build INDEX_DIR first, e.g. with `kb eval obliqa DATASET_DIR --keep-index INDEX_DIR`.
+Build INDEX_DIR first, e.g. with `kb eval obliqa DATASET_DIR --workdir W`, which keeps it in W/index.
 Each question is encoded once; candidates and their raw scores are cached,
 so every (method, weight) pair is scored on the same candidates.
 """
