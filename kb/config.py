@@ -42,6 +42,8 @@ class Settings:
             less). Fixed in the index; a changed value rebuilds the BM25
             part in memory on load and on disk at the next ingest.
         bm25_b: BM25 length normalisation, 0 to 1 (the same applies).
+        bm25_bigrams: BM25 also indexes each pair of neighbouring words, so
+            a query's phrases count (the same applies).
         query_stopwords: Words a query drops before BM25: "basic" the short
             English list the documents drop too, "extended" also a longer
             one with the words of asking (what, which, how, should).
@@ -68,10 +70,11 @@ class Settings:
     index: Path = Path("index")
     model: str = ""
     fusion: str = "convex"
-    bm25_weight: float = 0.35
+    bm25_weight: float = 0.3
     fusion_norm: str = "zscore"
     bm25_k1: float = 0.5
     bm25_b: float = 0.75
+    bm25_bigrams: bool = True
     query_stopwords: str = "extended"
     pool: int = 100
     k: int = 5
@@ -96,6 +99,8 @@ class Settings:
             raise KbError(f"fusion_norm {self.fusion_norm!r} is not one of {', '.join(FUSION_NORMS)}")
         if self.query_stopwords not in QUERY_STOPWORDS:
             raise KbError(f"query_stopwords {self.query_stopwords!r} is not one of {', '.join(QUERY_STOPWORDS)}")
+        if not isinstance(self.bm25_bigrams, bool):
+            raise KbError(f"bm25_bigrams ({self.bm25_bigrams!r}) must be true or false")
         if self.bm25_k1 < 0:
             raise KbError(f"bm25_k1 ({self.bm25_k1}) must not be negative")
         if not 0.0 <= self.bm25_b <= 1.0:
@@ -115,6 +120,9 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     try:
@@ -124,6 +132,13 @@ def _coerce(name: str, raw: Any) -> Any:
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
+            raise ValueError
         return str(raw)
     except (TypeError, ValueError):
         raise KbError(f"setting {name} = {raw!r} is not a valid {kind}") from None

@@ -209,7 +209,7 @@ class KnowledgeBase:
         self._check(manifest)
         snap = Snapshot.load(self.path / manifest["generation"])
         if snap.lexical.params != self._bm25_params():
-            # BM25 built with other k1/b: rebuild it here (seconds), and on disk at the next ingest.
+            # BM25 built with other k1/b/bigrams: rebuild it here (seconds), and on disk at the next ingest.
             snap.lexical = self._build_lexical(snap.records, snap.chunks)
         return snap, manifest
 
@@ -246,14 +246,15 @@ class KnowledgeBase:
         return {**self.chunking().as_dict(), "dense_text": "chunk", "lexical_text": "title, section, chunk"}
 
     def _bm25_params(self) -> dict:
-        return {"k1": float(self.settings.bm25_k1), "b": float(self.settings.bm25_b)}
+        s = self.settings
+        return {"k1": float(s.bm25_k1), "b": float(s.bm25_b), "bigrams": bool(s.bm25_bigrams)}
 
     def _lexical_record(self) -> dict:
         return {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION, **self._bm25_params()}
 
     def _build_lexical(self, records: dict[str, DocRecord], chunks: list[Chunk]) -> LexicalIndex:
         texts = [self.lexical_text(records[c.doc_id].document, c) for c in chunks]
-        return LexicalIndex.build(texts, self.settings.bm25_k1, self.settings.bm25_b)
+        return LexicalIndex.build(texts, **self._bm25_params())
 
     @staticmethod
     def lexical_text(doc: Document, chunk: Chunk) -> str:

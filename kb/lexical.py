@@ -66,46 +66,71 @@ class Tokenizer:
         return out
 
 
+def with_pairs(terms: list[str]) -> list[str]:
+    """``terms`` and then each pair of neighbours, as one term ("money launder" after "money", "launder").
+
+    A pair stands for a phrase: a question that names "relevant person" then
+    prefers the passages where the two words stand together. Stop words are
+    gone before pairing, so "notice of the meeting" pairs as "notic meet".
+    """
+    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+
+
 class LexicalIndex:
     """A BM25 index over texts in a fixed order (position i is text i).
 
-    ``k1`` (how soon repeating a term stops adding to the score) and ``b`` (how
-    much a long text is discounted) are fixed when the index is built.
+    ``k1`` (how soon repeating a term stops adding to the score), ``b`` (how
+    much a long text is discounted) and ``bigrams`` (also index each pair of
+    neighbouring terms, see with_pairs) are fixed when the index is built.
     """
 
-    def __init__(self, retriever=None, size: int = 0, k1: float = DEFAULT_K1, b: float = DEFAULT_B) -> None:
+    def __init__(
+        self, retriever=None, size: int = 0, k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False
+    ) -> None:
         self._retriever = retriever
         self.size = size
-        self.k1, self.b = float(k1), float(b)
+        self.k1, self.b, self.bigrams = float(k1), float(b), bool(bigrams)
         self._tokenize = Tokenizer()
         self._query_tokenizers = {"basic": self._tokenize}
 
     @property
     def params(self) -> dict:
         """The BM25 parameters the index was built with, as the manifest records them."""
-        return {"k1": self.k1, "b": self.b}
+        return {"k1": self.k1, "b": self.b, "bigrams": self.bigrams}
 
     @classmethod
-    def build(cls, texts: list[str], k1: float = DEFAULT_K1, b: float = DEFAULT_B) -> LexicalIndex:
+    def build(
+        cls, texts: list[str], k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False
+    ) -> LexicalIndex:
         """Index ``texts``; an empty list gives an index that scores nothing."""
         import bm25s
 
         if not texts:
-            return cls(None, 0, k1, b)
+            return cls(None, 0, k1, b, bigrams)
+        terms = Tokenizer()(texts)
+        if bigrams:
+            terms = [with_pairs(t) for t in terms]
         retriever = bm25s.BM25(k1=k1, b=b)
-        retriever.index(Tokenizer()(texts), show_progress=False)
-        return cls(retriever, len(texts), k1, b)
+        retriever.index(terms, show_progress=False)
+        return cls(retriever, len(texts), k1, b, bigrams)
 
-    def scores(self, query: str, stopwords: str = "basic") -> np.ndarray:
-        """BM25 score of every indexed text for ``query`` (float32, length ``size``).
-
-        ``stopwords`` ("basic" or "extended", see QUERY_STOPWORDS) says which words the query drops.
-        """
-        if self._retriever is None:
-            return np.zeros(self.size, dtype=np.float32)
+    def query_terms(self, query: str, stopwords: str = "basic") -> list[str]:
+        """The terms ``query`` is scored by: its words less ``stopwords`` (see QUERY_STOPWORDS) and,
+        in an index of bigrams, the pairs of its words as the documents were paired (less the basic
+        stop words only, so a pair matches where the same two words stand together in a text)."""
         if stopwords not in self._query_tokenizers:
             self._query_tokenizers[stopwords] = Tokenizer(stopwords)
         terms = self._query_tokenizers[stopwords]([query])[0]
+        if self.bigrams:
+            basic = self._tokenize([query])[0]
+            terms = terms + with_pairs(basic)[len(basic):]
+        return terms
+
+    def scores(self, query: str, stopwords: str = "basic") -> np.ndarray:
+        """BM25 score of every indexed text for ``query`` (float32, length ``size``); see query_terms."""
+        if self._retriever is None:
+            return np.zeros(self.size, dtype=np.float32)
+        terms = self.query_terms(query, stopwords)
         ids = self._retriever.get_tokens_ids(terms)
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
@@ -142,8 +167,8 @@ class LexicalIndex:
         import bm25s
 
         meta = json.loads((path / "lexical.json").read_text(encoding="utf-8"))
-        k1, b = meta.get("k1", DEFAULT_K1), meta.get("b", DEFAULT_B)
+        params = (meta.get("k1", DEFAULT_K1), meta.get("b", DEFAULT_B), meta.get("bigrams", False))
         if meta["size"] == 0:
-            return cls(None, 0, k1, b)
+            return cls(None, 0, *params)
         retriever = bm25s.BM25.load(str(path), mmap=False, show_progress=False)
-        return cls(retriever, int(meta["size"]), k1, b)
+        return cls(retriever, int(meta["size"]), *params)

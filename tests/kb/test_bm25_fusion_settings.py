@@ -1,4 +1,4 @@
-"""BM25 k1/b and query stop words, and z-score fusion: settings, index and search."""
+"""BM25 k1/b, bigrams and query stop words, and z-score fusion: settings, index and search."""
 
 from __future__ import annotations
 
@@ -13,19 +13,26 @@ from kb.encoder import HashingEncoder
 from kb.errors import KbError
 from kb.fusion import convex, fuse, minmax, zscore
 from kb.index import KnowledgeBase
-from kb.lexical import LexicalIndex, Tokenizer
+from kb.lexical import LexicalIndex, Tokenizer, with_pairs
 from kb.search import Searcher
 
 
 def test_defaults_and_environment(tmp_path: Path, monkeypatch) -> None:
     s = Settings()
-    assert (s.fusion_norm, s.bm25_weight, s.bm25_k1, s.bm25_b, s.query_stopwords) == ("zscore", 0.35, 0.5, 0.75, "extended")
+    assert (s.fusion_norm, s.bm25_weight, s.bm25_k1, s.bm25_b, s.bm25_bigrams, s.query_stopwords) == (
+        "zscore", 0.3, 0.5, 0.75, True, "extended")
+    monkeypatch.setenv("KB_BM25_BIGRAMS", "off")
+    assert load_settings(tmp_path / "absent.toml").bm25_bigrams is False
+    monkeypatch.setenv("KB_BM25_BIGRAMS", "maybe")
+    with pytest.raises(KbError, match="setting bm25_bigrams = 'maybe' is not a valid bool"):
+        load_settings(tmp_path / "absent.toml")
+    monkeypatch.setenv("KB_BM25_BIGRAMS", "1")
     monkeypatch.setenv("KB_FUSION_NORM", "minmax")
     monkeypatch.setenv("KB_BM25_K1", "1.2")
     monkeypatch.setenv("KB_BM25_B", "0.6")
     monkeypatch.setenv("KB_QUERY_STOPWORDS", "basic")
     s = load_settings(tmp_path / "absent.toml")
-    assert (s.fusion_norm, s.bm25_k1, s.bm25_b, s.query_stopwords) == ("minmax", 1.2, 0.6, "basic")
+    assert (s.fusion_norm, s.bm25_k1, s.bm25_b, s.bm25_bigrams, s.query_stopwords) == ("minmax", 1.2, 0.6, True, "basic")
 
 
 def test_bad_values_name_the_problem() -> None:
@@ -37,6 +44,8 @@ def test_bad_values_name_the_problem() -> None:
         Settings(bm25_k1=-0.1)
     with pytest.raises(KbError, match=r"bm25_b \(1.5\) must lie between 0 and 1"):
         Settings(bm25_b=1.5)
+    with pytest.raises(KbError, match=r"bm25_bigrams \('no'\) must be true or false"):
+        Settings(bm25_bigrams="no")
     with pytest.raises(ValueError, match="stop words 'none' are not one of basic, extended"):
         Tokenizer("none")
 
@@ -61,15 +70,29 @@ def test_k1_and_b_are_built_in_saved_and_loaded(tmp_path: Path) -> None:
     high = LexicalIndex.build(texts, k1=2.0, b=0.0).scores("notice")
     low = LexicalIndex.build(texts, k1=0.2, b=0.0).scores("notice")
     assert high[0] / high[1] > low[0] / low[1] > 1.0
-    index = LexicalIndex.build(texts, k1=0.2, b=0.3)
+    index = LexicalIndex.build(texts, k1=0.2, b=0.3, bigrams=True)
     index.save(tmp_path / "bm25")
     loaded = LexicalIndex.load(tmp_path / "bm25")
-    assert loaded.params == {"k1": 0.2, "b": 0.3}
-    assert loaded.scores("notice").tolist() == index.scores("notice").tolist()
+    assert loaded.params == {"k1": 0.2, "b": 0.3, "bigrams": True}
+    assert loaded.scores("notice archives").tolist() == index.scores("notice archives").tolist()
     meta = json.loads((tmp_path / "bm25" / "lexical.json").read_text())
-    del meta["k1"], meta["b"]  # an index written before the parameters were recorded
+    del meta["k1"], meta["b"], meta["bigrams"]  # an index written before the parameters were recorded
     (tmp_path / "bm25" / "lexical.json").write_text(json.dumps(meta))
-    assert LexicalIndex.load(tmp_path / "bm25").params == {"k1": 1.5, "b": 0.75}
+    assert LexicalIndex.load(tmp_path / "bm25").params == {"k1": 1.5, "b": 0.75, "bigrams": False}
+
+
+def test_bigrams_prefer_the_words_standing_together() -> None:
+    assert with_pairs(["money", "launder", "risk"]) == ["money", "launder", "risk", "money launder", "launder risk"]
+    texts = ["the person is relevant to the risk", "a relevant person reports the risk"]
+    plain = LexicalIndex.build(texts, k1=0.5)
+    pairs = LexicalIndex.build(texts, k1=0.5, bigrams=True)
+    assert plain.scores("relevant person")[0] == pytest.approx(plain.scores("relevant person")[1], rel=0.2)
+    assert pairs.scores("relevant person")[1] > 2 * pairs.scores("relevant person")[0]
+    # Query pairs are made from the words less the basic stop words, as the documents' are:
+    # "what" goes from the words but still pairs, so "what relevant" is looked up (and is unknown here).
+    assert pairs.query_terms("What is a relevant person?", "extended") == [
+        "relev", "person", "what relev", "relev person"]
+    assert plain.query_terms("What is a relevant person?", "extended") == ["relev", "person"]
 
 
 def test_other_k1_rebuilds_bm25_on_load_and_on_disk_at_the_next_ingest(
@@ -77,11 +100,12 @@ def test_other_k1_rebuilds_bm25_on_load_and_on_disk_at_the_next_ingest(
 ) -> None:
     KnowledgeBase(settings.replace(bm25_k1=0.5), HashingEncoder()).ingest([corpus])
     manifest = json.loads((settings.index / "manifest.json").read_text())
-    assert manifest["lexical"]["k1"] == 0.5 and manifest["lexical"]["b"] == 0.75
+    assert {k: manifest["lexical"][k] for k in ("k1", "b", "bigrams")} == {"k1": 0.5, "b": 0.75, "bigrams": True}
     other = KnowledgeBase(settings.replace(bm25_k1=1.2), HashingEncoder())
-    assert other.snapshot.lexical.params == {"k1": 1.2, "b": 0.75}
+    assert other.snapshot.lexical.params == {"k1": 1.2, "b": 0.75, "bigrams": True}
     fresh = LexicalIndex.build(
-        [other.lexical_text(other.snapshot.records[c.doc_id].document, c) for c in other.snapshot.chunks], k1=1.2
+        [other.lexical_text(other.snapshot.records[c.doc_id].document, c) for c in other.snapshot.chunks],
+        k1=1.2, bigrams=True,
     )
     query = "how long are duty records kept"
     assert other.snapshot.lexical.scores(query).tolist() == fresh.scores(query).tolist()
@@ -92,6 +116,9 @@ def test_other_k1_rebuilds_bm25_on_load_and_on_disk_at_the_next_ingest(
     again = KnowledgeBase(settings.replace(bm25_k1=1.2), HashingEncoder())
     again.ingest([corpus])
     assert json.loads((settings.index / "manifest.json").read_text())["generation"] == "gen-000002"
+    plain = KnowledgeBase(settings.replace(bm25_k1=1.2, bm25_bigrams=False), HashingEncoder())
+    assert plain.snapshot.lexical.params["bigrams"] is False
+    assert plain.snapshot.lexical.query_terms("duty records") == ["duti", "record"]
 
 
 def test_zscore_and_convex_with_collection_stats() -> None:
