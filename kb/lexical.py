@@ -44,7 +44,7 @@ def _cjk_bigrams(match: re.Match) -> str:
 
 
 class Tokenizer:
-    """Text to BM25 terms; the same for documents and queries."""
+    """Text to BM25 terms; the same for documents and queries, but a query may drop more stop words."""
 
     def __init__(self, stopwords: str = "basic") -> None:
         import bm25s.stopwords
