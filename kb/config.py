@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from kb.errors import KbError
+from kb.lexical import QUERY_STOPWORDS
 
 FUSION_METHODS = ("convex", "rrf", "dense", "bm25")
+FUSION_NORMS = ("zscore", "minmax")
 BACKENDS = ("openvino", "torch")
 
 
@@ -33,6 +35,18 @@ class Settings:
             bag-of-words encoder used in tests.
         fusion: How dense and BM25 scores combine: convex, rrf, dense, bm25.
         bm25_weight: Weight of BM25 in the convex sum (dense gets the rest).
+        fusion_norm: How the convex sum puts both scores on one scale:
+            "zscore" standardises each by its mean and spread over the whole
+            collection, "minmax" maps each to [0, 1] over the candidates.
+        bm25_k1: BM25 term-frequency saturation (lower: a repeated term adds
+            less). Fixed in the index; a changed value rebuilds the BM25
+            part in memory on load and on disk at the next ingest.
+        bm25_b: BM25 length normalisation, 0 to 1 (the same applies).
+        bm25_bigrams: BM25 also indexes each pair of neighbouring words, so
+            a query's phrases count (the same applies).
+        query_stopwords: Words a query drops before BM25: "basic" the short
+            English list the documents drop too, "extended" also a longer
+            one with the words of asking (what, which, how, should).
         pool: Candidates each retriever passes to fusion.
         k: Hits returned by default.
         chunk_tokens: Largest chunk, in encoder tokens; 0 means the encoder's
@@ -56,7 +70,12 @@ class Settings:
     index: Path = Path("index")
     model: str = ""
     fusion: str = "convex"
-    bm25_weight: float = 0.5
+    bm25_weight: float = 0.3
+    fusion_norm: str = "zscore"
+    bm25_k1: float = 0.5
+    bm25_b: float = 0.75
+    bm25_bigrams: bool = True
+    query_stopwords: str = "extended"
     pool: int = 100
     k: int = 5
     chunk_tokens: int = 0
@@ -76,6 +95,16 @@ class Settings:
             raise KbError(f"fusion {self.fusion!r} is not one of {', '.join(FUSION_METHODS)}")
         if self.backend not in BACKENDS:
             raise KbError(f"backend {self.backend!r} is not one of {', '.join(BACKENDS)}")
+        if self.fusion_norm not in FUSION_NORMS:
+            raise KbError(f"fusion_norm {self.fusion_norm!r} is not one of {', '.join(FUSION_NORMS)}")
+        if self.query_stopwords not in QUERY_STOPWORDS:
+            raise KbError(f"query_stopwords {self.query_stopwords!r} is not one of {', '.join(QUERY_STOPWORDS)}")
+        if not isinstance(self.bm25_bigrams, bool):
+            raise KbError(f"bm25_bigrams ({self.bm25_bigrams!r}) must be true or false")
+        if self.bm25_k1 < 0:
+            raise KbError(f"bm25_k1 ({self.bm25_k1}) must not be negative")
+        if not 0.0 <= self.bm25_b <= 1.0:
+            raise KbError(f"bm25_b ({self.bm25_b}) must lie between 0 and 1")
         if not 0.0 <= self.bm25_weight <= 1.0:
             raise KbError(f"bm25_weight ({self.bm25_weight}) must lie between 0 and 1")
         for name in ("pool", "k", "max_query_chars", "batch_size"):
@@ -91,6 +120,9 @@ class Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     try:
@@ -100,6 +132,13 @@ def _coerce(name: str, raw: Any) -> Any:
             return int(raw)
         if kind == "float":
             return float(raw)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in _TRUE or word in _FALSE:
+                return word in _TRUE
+            raise ValueError
         return str(raw)
     except (TypeError, ValueError):
         raise KbError(f"setting {name} = {raw!r} is not a valid {kind}") from None

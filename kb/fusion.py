@@ -16,9 +16,29 @@ def minmax(scores: np.ndarray) -> np.ndarray:
     return (scores - low) / (high - low)
 
 
-def convex(dense: np.ndarray, lexical: np.ndarray, bm25_weight: float) -> np.ndarray:
-    """``w * minmax(bm25) + (1 - w) * minmax(dense)`` over the same candidates."""
-    return bm25_weight * minmax(lexical) + (1.0 - bm25_weight) * minmax(dense)
+def zscore(scores: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """``(scores - mean) / std``: how far each score stands above the usual one; zeros when ``std`` is 0."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if std <= 1e-12:
+        return np.zeros_like(scores)
+    return (scores - np.float32(mean)) / np.float32(std)
+
+
+def convex(
+    dense: np.ndarray, lexical: np.ndarray, bm25_weight: float, stats: tuple[float, float, float, float] | None = None
+) -> np.ndarray:
+    """``w * norm(bm25) + (1 - w) * norm(dense)`` over the same candidates.
+
+    Without ``stats`` each score is min-max scaled over the candidates. With
+    ``stats`` = (dense mean, dense std, bm25 mean, bm25 std) over the whole
+    collection, each is standardised instead, so one outlying candidate does
+    not squeeze the others, and the sum is then min-max scaled (the order
+    stays; the scores lie in [0, 1] as with min-max).
+    """
+    if stats is None:
+        return bm25_weight * minmax(lexical) + (1.0 - bm25_weight) * minmax(dense)
+    d_mean, d_std, l_mean, l_std = stats
+    return minmax(bm25_weight * zscore(lexical, l_mean, l_std) + (1.0 - bm25_weight) * zscore(dense, d_mean, d_std))
 
 
 def ranks(scores: np.ndarray) -> np.ndarray:
@@ -34,10 +54,17 @@ def rrf(dense: np.ndarray, lexical: np.ndarray, bm25_weight: float = 0.5, k: int
     return bm25_weight / (k + ranks(lexical)) + (1.0 - bm25_weight) / (k + ranks(dense))
 
 
-def fuse(method: str, dense: np.ndarray, lexical: np.ndarray, bm25_weight: float) -> np.ndarray:
-    """Fused scores by ``method`` (convex, rrf, dense, bm25); higher is better."""
+def fuse(
+    method: str, dense: np.ndarray, lexical: np.ndarray, bm25_weight: float,
+    stats: tuple[float, float, float, float] | None = None,
+) -> np.ndarray:
+    """Fused scores by ``method`` (convex, rrf, dense, bm25); higher is better.
+
+    ``stats`` (collection mean and std of dense, then of BM25 scores) make the
+    convex sum standardise rather than min-max scale; other methods ignore them.
+    """
     if method == "convex":
-        return convex(dense, lexical, bm25_weight)
+        return convex(dense, lexical, bm25_weight, stats)
     if method == "rrf":
         return rrf(dense, lexical, bm25_weight)
     if method == "dense":

@@ -207,7 +207,11 @@ class KnowledgeBase:
         if not manifest:
             return Snapshot.empty(self.encoder.dim), {}
         self._check(manifest)
-        return Snapshot.load(self.path / manifest["generation"]), manifest
+        snap = Snapshot.load(self.path / manifest["generation"])
+        if snap.lexical.params != self._bm25_params():
+            # BM25 built with other k1/b/bigrams: rebuild it here (seconds), and on disk at the next ingest.
+            snap.lexical = self._build_lexical(snap.records, snap.chunks)
+        return snap, manifest
 
     def _check(self, manifest: dict) -> None:
         version = manifest.get("format_version")
@@ -240,6 +244,17 @@ class KnowledgeBase:
 
     def _chunking_record(self) -> dict:
         return {**self.chunking().as_dict(), "dense_text": "chunk", "lexical_text": "title, section, chunk"}
+
+    def _bm25_params(self) -> dict:
+        s = self.settings
+        return {"k1": float(s.bm25_k1), "b": float(s.bm25_b), "bigrams": bool(s.bm25_bigrams)}
+
+    def _lexical_record(self) -> dict:
+        return {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION, **self._bm25_params()}
+
+    def _build_lexical(self, records: dict[str, DocRecord], chunks: list[Chunk]) -> LexicalIndex:
+        texts = [self.lexical_text(records[c.doc_id].document, c) for c in chunks]
+        return LexicalIndex.build(texts, **self._bm25_params())
 
     @staticmethod
     def lexical_text(doc: Document, chunk: Chunk) -> str:
@@ -402,7 +417,8 @@ class KnowledgeBase:
                         removed |= set(ids)
                         results.append(FileResult(source, "removed", tuple(ids)))
             warnings = self._window_warnings(fresh)
-            if not fresh and not removed and self.exists() and not rebuild:
+            stale_bm25 = bool(self._manifest) and self._manifest.get("lexical") != self._lexical_record()
+            if not fresh and not removed and self.exists() and not rebuild and not stale_bm25:
                 return IngestReport(tuple(results), warnings)
             self._commit(base, records, removed, fresh, progress)
             return IngestReport(tuple(results), warnings)
@@ -496,7 +512,7 @@ class KnowledgeBase:
         chunks = kept + new_chunks
         if progress:
             progress("indexing", 0, 1)
-        lexical = LexicalIndex.build([self.lexical_text(records[c.doc_id].document, c) for c in chunks])
+        lexical = self._build_lexical(records, chunks)
         self._write(records, chunks, dense, lexical)
         self._snapshot = Snapshot(records, chunks, dense, lexical)
         self._manifest = self.manifest()
@@ -533,7 +549,7 @@ class KnowledgeBase:
             "generation": generation,
             "encoder": encoder_record(self.encoder),
             "chunking": self._chunking_record(),
-            "lexical": {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION},
+            "lexical": {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION, **lexical.params},
             "counts": {"documents": len(records), "chunks": len(chunks)},
             "updated": _now(),
         }

@@ -28,6 +28,12 @@ _ASKING_WORDS = frozenset(
     "everything really actually exactly please think know tell".split()
 )
 MIN_VOCABULARY = 1000  # below this an index knows too few words to call one unknown
+# bm25s's own defaults: what an index whose lexical.json names no parameters was built with.
+DEFAULT_K1, DEFAULT_B = 1.5, 0.75
+# Stop words dropped from queries: "basic" drops what the documents drop (bm25s's 33 English
+# function words), "extended" also bm25s's longer English list, which holds the words of asking
+# ("what", "which", "how", "should", "does"): on ObliQA they only add noise to the BM25 side.
+QUERY_STOPWORDS = ("basic", "extended")
 
 
 def _cjk_bigrams(match: re.Match) -> str:
@@ -38,14 +44,18 @@ def _cjk_bigrams(match: re.Match) -> str:
 
 
 class Tokenizer:
-    """Text to BM25 terms; the same for documents and queries."""
+    """Text to BM25 terms; the same for documents and queries, but a query may drop more stop words."""
 
-    def __init__(self) -> None:
+    def __init__(self, stopwords: str = "basic") -> None:
         import bm25s.stopwords
         import Stemmer
 
+        if stopwords not in QUERY_STOPWORDS:
+            raise ValueError(f"stop words {stopwords!r} are not one of {', '.join(QUERY_STOPWORDS)}")
         self._stem = Stemmer.Stemmer("english").stemWords
         self._stopwords = frozenset(bm25s.stopwords.STOPWORDS_EN)
+        if stopwords == "extended":
+            self._stopwords |= frozenset(bm25s.stopwords.STOPWORDS_EN_PLUS)
 
     def __call__(self, texts: list[str]) -> list[list[str]]:
         out = []
@@ -56,30 +66,71 @@ class Tokenizer:
         return out
 
 
-class LexicalIndex:
-    """A BM25 index over texts in a fixed order (position i is text i)."""
+def with_pairs(terms: list[str]) -> list[str]:
+    """``terms`` and then each pair of neighbours, as one term ("money launder" after "money", "launder").
 
-    def __init__(self, retriever=None, size: int = 0) -> None:
+    A pair stands for a phrase: a question that names "relevant person" then
+    prefers the passages where the two words stand together. Stop words are
+    gone before pairing, so "notice of the meeting" pairs as "notic meet".
+    """
+    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+
+
+class LexicalIndex:
+    """A BM25 index over texts in a fixed order (position i is text i).
+
+    ``k1`` (how soon repeating a term stops adding to the score), ``b`` (how
+    much a long text is discounted) and ``bigrams`` (also index each pair of
+    neighbouring terms, see with_pairs) are fixed when the index is built.
+    """
+
+    def __init__(
+        self, retriever=None, size: int = 0, k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False
+    ) -> None:
         self._retriever = retriever
         self.size = size
+        self.k1, self.b, self.bigrams = float(k1), float(b), bool(bigrams)
         self._tokenize = Tokenizer()
+        self._query_tokenizers = {"basic": self._tokenize}
+
+    @property
+    def params(self) -> dict:
+        """The BM25 parameters the index was built with, as the manifest records them."""
+        return {"k1": self.k1, "b": self.b, "bigrams": self.bigrams}
 
     @classmethod
-    def build(cls, texts: list[str]) -> LexicalIndex:
+    def build(
+        cls, texts: list[str], k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False
+    ) -> LexicalIndex:
         """Index ``texts``; an empty list gives an index that scores nothing."""
         import bm25s
 
         if not texts:
-            return cls(None, 0)
-        retriever = bm25s.BM25()
-        retriever.index(Tokenizer()(texts), show_progress=False)
-        return cls(retriever, len(texts))
+            return cls(None, 0, k1, b, bigrams)
+        terms = Tokenizer()(texts)
+        if bigrams:
+            terms = [with_pairs(t) for t in terms]
+        retriever = bm25s.BM25(k1=k1, b=b)
+        retriever.index(terms, show_progress=False)
+        return cls(retriever, len(texts), k1, b, bigrams)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every indexed text for ``query`` (float32, length ``size``)."""
+    def query_terms(self, query: str, stopwords: str = "basic") -> list[str]:
+        """The terms ``query`` is scored by: its words less ``stopwords`` (see QUERY_STOPWORDS) and,
+        in an index of bigrams, the pairs of its words as the documents were paired (less the basic
+        stop words only, so a pair matches where the same two words stand together in a text)."""
+        if stopwords not in self._query_tokenizers:
+            self._query_tokenizers[stopwords] = Tokenizer(stopwords)
+        terms = self._query_tokenizers[stopwords]([query])[0]
+        if self.bigrams:
+            basic = self._tokenize([query])[0]
+            terms = terms + with_pairs(basic)[len(basic):]
+        return terms
+
+    def scores(self, query: str, stopwords: str = "basic") -> np.ndarray:
+        """BM25 score of every indexed text for ``query`` (float32, length ``size``); see query_terms."""
         if self._retriever is None:
             return np.zeros(self.size, dtype=np.float32)
-        terms = self._tokenize([query])[0]
+        terms = self.query_terms(query, stopwords)
         ids = self._retriever.get_tokens_ids(terms)
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
@@ -106,7 +157,7 @@ class LexicalIndex:
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
         (path / "lexical.json").write_text(
-            json.dumps({"size": self.size, "tokenizer_version": TOKENIZER_VERSION}), encoding="utf-8"
+            json.dumps({"size": self.size, "tokenizer_version": TOKENIZER_VERSION, **self.params}), encoding="utf-8"
         )
         if self._retriever is not None:
             self._retriever.save(str(path), show_progress=False)
@@ -116,7 +167,8 @@ class LexicalIndex:
         import bm25s
 
         meta = json.loads((path / "lexical.json").read_text(encoding="utf-8"))
+        params = (meta.get("k1", DEFAULT_K1), meta.get("b", DEFAULT_B), meta.get("bigrams", False))
         if meta["size"] == 0:
-            return cls(None, 0)
+            return cls(None, 0, *params)
         retriever = bm25s.BM25.load(str(path), mmap=False, show_progress=False)
-        return cls(retriever, int(meta["size"]))
+        return cls(retriever, int(meta["size"]), *params)

@@ -55,7 +55,7 @@ class Searcher:
         if mask is not None and not mask.any():
             return []
         qvec = self.encoder.encode([text])
-        lexical = snap.lexical.scores(text)
+        lexical = snap.lexical.scores(text, self.settings.query_stopwords)
         pool = max(self.settings.pool, k)
         lex_masked = lexical if mask is None else np.where(mask, lexical, -np.inf)
         lex_top = top_k(lex_masked, pool)
@@ -67,7 +67,10 @@ class Searcher:
         cand = np.unique(np.concatenate([lex_top, dense_top, np.asarray(exact, dtype=np.int64)]))
         dense_c = snap.vectors[cand] @ qvec[0]
         lex_c = lexical[cand]
-        fused = fuse(self.settings.fusion, dense_c, lex_c, self.settings.bm25_weight)
+        stats = None
+        if self.settings.fusion_norm == "zscore":
+            stats = (*snap.dense_stats(qvec[0]), float(lexical.mean()), float(lexical.std()))
+        fused = fuse(self.settings.fusion, dense_c, lex_c, self.settings.bm25_weight, stats)
         fused = fused - self.settings.superseded_penalty * (~snap.in_force[cand])
         if exact and not forced:
             fused = fused + EXACT_BONUS * np.isin(cand, exact)

@@ -51,6 +51,7 @@ class Snapshot:
     vectors: np.ndarray = field(init=False)  # position -> unit vector
     _id_order: np.ndarray = field(init=False)
     _refs: dict[str, list[tuple[str, int, int]]] = field(init=False)  # number -> (kind, pos, strength)
+    _moments: tuple[np.ndarray, np.ndarray] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.doc_ids = list(self.records)
@@ -103,6 +104,22 @@ class Snapshot:
         if filters.date_to:
             keep &= (self._doc_date != "") & (self._doc_date <= filters.date_to)
         return keep[self.chunk_doc]
+
+    def dense_stats(self, query: np.ndarray) -> tuple[float, float]:
+        """Mean and standard deviation of ``query``'s dense scores over every chunk.
+
+        From the vectors' mean and second moment (computed once per snapshot), so a
+        query costs a (dim x dim) product rather than one over all chunks.
+        """
+        if not self.chunks:
+            return 0.0, 0.0
+        if self._moments is None:
+            v = self.vectors.astype(np.float64)
+            self._moments = (v.mean(axis=0), v.T @ v / len(v))
+        mean_vec, second = self._moments
+        q = np.asarray(query, dtype=np.float64).ravel()
+        mean = float(mean_vec @ q)
+        return mean, float(np.sqrt(max(float(q @ second @ q) - mean * mean, 0.0)))
 
     def ref_positions(self, ref: Ref) -> list[tuple[int, int]]:
         """(position, strength) of chunks under a reference key, any kind matching."""
