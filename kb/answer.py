@@ -65,6 +65,23 @@ def _informative(sentence: str) -> bool:
     return cjk >= 6 or len(_WORDS.findall(sentence)) >= 4
 
 
+def quotable(text: str, section: str = "") -> list[tuple[int, int]]:
+    """(start, end) of the sentences of a passage that may be quoted: informative, and not
+    on a heading line (a Markdown heading, or a line that is a heading of ``section``)."""
+    labels = {label for label in section.split(" > ") if label}
+    headings, pos = [], 0
+    for line in text.splitlines(keepends=True):
+        bare = " ".join(line.split()).lstrip("#").strip()
+        if line.lstrip().startswith("#") or bare in labels:
+            headings.append((pos, pos + len(line)))
+        pos += len(line)
+    body = [(a, b) for a, b in split_sentences(text) if not any(s <= a and b <= e for s, e in headings)]
+    # A passage that is all short labelled items ("(1) Municipal Health Commission"), which
+    # read like clause headings, still quotes them: they are its content.
+    return [(a, b) for a, b in body if _informative(text[a:b])] or [
+        (a, b) for a, b in body if len(_WORDS.findall(text[a:b])) >= 3]
+
+
 def flat(text: str) -> str:
     """Text with its line breaks and runs of spaces made single spaces, for display."""
     return " ".join(text.split())
@@ -171,8 +188,7 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
         # that was cited right.
         if not years <= _years_of(kb, passages[0]):
             return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
-    spans = [(i, a, b) for i, h in enumerate(passages) for a, b in split_sentences(h.chunk.text)
-             if _informative(h.chunk.text[a:b])]
+    spans = [(i, a, b) for i, h in enumerate(passages) for a, b in quotable(h.chunk.text, h.chunk.section)]
     if not spans:
         return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
     sentences = [passages[i].chunk.text[a:b] for i, a, b in spans]

@@ -64,6 +64,26 @@ def _hit(doc: str, section: str, n: int, type: str = "document", exact: bool = F
     return Hit(chunk=chunk, score=1.0 - n / 10, title=title or doc, source=doc, type=type, status="in_force", exact=exact)
 
 
+def test_headings_are_not_quoted_as_answers() -> None:
+    from kb.answer import quotable
+
+    def quoted(text: str, section: str = "") -> list[str]:
+        return [text[a:b] for a, b in quotable(text, section)]
+
+    section = "2. Duty records formed before 1 March 2024"
+    body = "(1) The three-year period applies to all duty records.\n(2) Records destroyed earlier need no action."
+    assert quoted(f"## 2. Duty records formed before 1 March 2024\n\n{body}", section) == [
+        "(1) The three-year period applies to all duty records.", "(2) Records destroyed earlier need no action."]
+    # A PDF's plain heading line, when it is the passage's own section heading.
+    assert quoted(f"2. Duty records formed before 1 March 2024\n{body}", section)[0].startswith("(1)")
+    # A list of labelled names is the passage's content.
+    awards = "## 1. Outstanding Units (2)\n\n(1) Municipal Health Commission\n\n(2) Municipal Transport Bureau"
+    assert quoted(awards, "1. Outstanding Units (2)") == ["(1) Municipal Health Commission", "(2) Municipal Transport Bureau"]
+    # The same words inside a sentence are quoted.
+    assert quoted("Duty records formed before 1 March 2024 are kept for three years.", section) == [
+        "Duty records formed before 1 March 2024 are kept for three years."]
+
+
 def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
     from kb.answer import _pick_passages
 
