@@ -22,8 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.config import load_settings
-from kb.evaluate import CURVE, obliqa_questions, obliqa_to_jsonl, score_run
-from kb.index import KnowledgeBase
+from kb.evaluate import CURVE, obliqa_index, obliqa_questions, score_run
 from kb.search import Searcher
 
 
@@ -59,13 +58,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = load_settings(index=args.workdir / "index", model=args.model)
-    kb = KnowledgeBase(settings)
-    built = kb.manifest().get("encoder", {})
-    if built.get("name") != kb.encoder.name or built.get("path") != str(getattr(kb.encoder, "path", "")):
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        jsonl = args.workdir / "obliqa-passages.jsonl"
-        obliqa_to_jsonl(args.dataset, jsonl)
-        kb.ingest([jsonl], rebuild=True)
+    kb = obliqa_index(args.dataset, args.workdir, settings)
     folds = {f: obliqa_questions(args.dataset, args.split, f) for f in ("a", "b")}
     seen = {key for q in folds["a"] for key in q.gold}
     folds["b seen"] = [q for q in folds["b"] if q.gold & seen]

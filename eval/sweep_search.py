@@ -19,7 +19,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from kb.config import Settings, _coerce, load_settings
-from kb.evaluate import CURVE, obliqa_questions, obliqa_to_jsonl, score_run
+from kb.evaluate import CURVE, obliqa_index, obliqa_questions, score_run
 from kb.index import KnowledgeBase
 from kb.search import Searcher
 
@@ -52,13 +52,7 @@ def main() -> None:
 
     grid = parse_grid(args.grid)
     settings = load_settings(index=args.workdir / "index", model=args.model)
-    kb = KnowledgeBase(settings)
-    built = kb.manifest().get("encoder", {})
-    if built.get("name") != kb.encoder.name or built.get("path") != str(getattr(kb.encoder, "path", "")):
-        args.workdir.mkdir(parents=True, exist_ok=True)
-        jsonl = args.workdir / "obliqa-passages.jsonl"
-        obliqa_to_jsonl(args.dataset, jsonl)
-        kb.ingest([jsonl], rebuild=True)
+    kb = obliqa_index(args.dataset, args.workdir, settings)
     folds = {f: obliqa_questions(args.dataset, args.split, f) for f in ("a", "b")}
     folds["all"] = folds["a"] + folds["b"]
     encoder = CachedQueries(kb.encoder, [q.text for q in folds["all"]])

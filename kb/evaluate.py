@@ -15,10 +15,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kb.errors import KbError
+
+if TYPE_CHECKING:
+    from kb.config import Settings
+    from kb.index import KnowledgeBase
 
 HEADING_CHARS = 100  # a passage this short with no sentence end is a heading
 
@@ -62,6 +67,21 @@ def passage_key(document_id: int | str, passage_id: str) -> str:
 def _is_heading(text: str) -> bool:
     text = text.strip()
     return 0 < len(text) <= HEADING_CHARS and not re.search(r"[.:;]$", text) and "\n" not in text
+
+
+def obliqa_index(dataset: Path, workdir: Path, settings: Settings) -> KnowledgeBase:
+    """The knowledge base of ObliQA's passages kept in ``workdir/index`` (as ``kb eval obliqa
+    --workdir`` leaves it), built again when it is missing or holds another encoder's vectors."""
+    from kb.index import KnowledgeBase, _same_encoder
+
+    kb = KnowledgeBase(settings.replace(index=workdir / "index"))
+    built = kb.manifest().get("encoder")
+    if not built or not _same_encoder(built, kb.encoder):
+        workdir.mkdir(parents=True, exist_ok=True)
+        jsonl = workdir / "obliqa-passages.jsonl"
+        obliqa_to_jsonl(dataset, jsonl)
+        kb.ingest([jsonl], rebuild=True)
+    return kb
 
 
 def obliqa_to_jsonl(dataset: Path, out: Path) -> int:

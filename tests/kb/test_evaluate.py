@@ -126,3 +126,15 @@ def test_a_fold_is_scored_alone_and_named_in_the_results(dataset: Path, tmp_path
     assert run.exit_code == 0, run.output
     written = json.loads((tmp_path / "results" / "obliqa-dev-foldb-passages-hashing-256.json").read_text())
     assert written["queries"] == 1 and written["fold"] == "b"
+
+
+def test_the_sweeps_index_is_built_once_and_reused(dataset: Path, tmp_path: Path, settings) -> None:
+    from kb.evaluate import obliqa_index
+
+    kb = obliqa_index(dataset, tmp_path / "w", settings)
+    assert len(kb.snapshot.chunks) > 0
+    generation = kb.manifest()["generation"]
+    again = obliqa_index(dataset, tmp_path / "w", settings)
+    assert again.manifest()["generation"] == generation  # same encoder: not rebuilt
+    other = obliqa_index(dataset, tmp_path / "w", settings.replace(model="hashing-64"))
+    assert other.manifest()["generation"] != generation and other.snapshot.vectors.shape[1] == 64
