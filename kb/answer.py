@@ -118,8 +118,8 @@ def is_outcome(hit: Hit) -> bool:
 def _pick_passages(hits: list[Hit], question: str = "") -> list[Hit]:
     """Top hits, without a superseded document whose replacement is also among them.
 
-    The lead goes to the part of a document that settles the question when the
-    same document's other part ranks first:
+    The lead goes to the passage that settles the question when a related one
+    ranks first:
     - a document's preamble (its heading, number and addressees: no section)
       yields to a section of that document among the top passages: the body is
       what answers;

@@ -18,6 +18,32 @@ def _kb(ctx: click.Context):
     return KnowledgeBase(load_settings(index=ctx.obj.get("index")))
 
 
+def _progress_bars(units: dict[str, str], close_done: bool = False):
+    """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on stderr,
+    and a function closing them all. ``units`` names a stage's unit (default "step");
+    with ``close_done`` a finished bar closes at once, so the next stage's bar takes its own line."""
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=units.get(stage, "step"),
+                                     file=sys.stderr, leave=True, dynamic_ncols=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+        if close_done and done >= total:
+            bar.close()
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, close
+
+
 def _require_index(kb) -> None:
     if not kb.exists():
         raise KbError(f"no index at {kb.path}: run `kb ingest PATH...` first (or set KB_INDEX / --index)")
@@ -94,26 +120,14 @@ def with_filters(func):
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool) -> None:
     """Add or update files and folders (PDF, DOCX, Markdown, text, JSONL)."""
-    from tqdm import tqdm
-
     if not paths and not rebuild and not prune:
         raise KbError("give at least one file or folder to ingest, e.g. `kb ingest corpus/`")
     kb = _kb(ctx)
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            unit = {"reading": "file", "embedding": "chunk"}.get(stage, "step")
-            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=unit,
-                                     file=sys.stderr, leave=True, dynamic_ncols=True)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    report = kb.ingest(list(paths), prune=prune, rebuild=rebuild, progress=progress)
-    for bar in bars.values():
-        bar.close()
+    progress, close = _progress_bars({"reading": "file", "embedding": "chunk"})
+    try:
+        report = kb.ingest(list(paths), prune=prune, rebuild=rebuild, progress=progress)
+    finally:
+        close()
     for r in report.results:
         if r.status == "failed":
             # Loader messages start with the path already.
@@ -259,8 +273,6 @@ def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_r
     """
     import dataclasses
 
-    from tqdm import tqdm
-
     from kb.tune import TuneParams, read_pairs
     from kb.tune import tune as run_tune
 
@@ -270,25 +282,11 @@ def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_r
     params = dataclasses.replace(TuneParams(), **{k: v for k, v in changes.items() if v is not None})
     click.echo(f"tuning on {len(rows)} pairs: {params.epochs} epoch(s), batch {params.batch_size}, "
                f"lr {params.learning_rate:g}, {params.max_seq_length} tokens", err=True)
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage)
-        if bar is None:
-            unit = {"training": "step", "embedding": "chunk"}.get(stage, "step")
-            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=unit,
-                                     file=sys.stderr, leave=True, dynamic_ncols=True)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()  # the next stage's bar takes its own line
-
+    progress, close = _progress_bars({"training": "step", "embedding": "chunk"}, close_done=True)
     try:
         report = run_tune(kb, rows, output, params, force=force, reindex=not no_reindex, progress=progress)
     finally:
-        for bar in bars.values():
-            bar.close()
+        close()
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report), indent=2))
         return
