@@ -68,6 +68,9 @@ Chunking, with ``count_tokens(chunk.text) <= max_tokens`` always:
   adjacent fragments it leaves are rejoined while they fit. Pieces still over
   the cap (the splitter adds up piece counts) are cut at the longest prefix
   that fits, at a space or punctuation mark where possible.
+* A chunk also holds at most ``CHARS_PER_TOKEN`` characters per token of the
+  cap: a run of text the tokenizer reads as one unknown word (300,000 letters
+  without a space are one ``[UNK]``) is still cut into pieces of a readable size.
 """
 
 from __future__ import annotations
@@ -87,6 +90,9 @@ __all__ = [
     "chunk_document",
     "heading_label",
 ]
+
+
+CHARS_PER_TOKEN = 10  # ordinary text runs 1 (Chinese) to 6 characters a token; 10 never binds on it
 
 
 class TokenCounter(Protocol):
@@ -567,7 +573,8 @@ class _Chunker:
 
     def __init__(self, text: str, count: TokenCounter, params: ChunkingParams) -> None:
         self.text = text
-        self.count = count
+        # A text counts at least one token per CHARS_PER_TOKEN characters, so the token cap caps characters too.
+        self.count = lambda piece: max(count(piece), -(-len(piece) // CHARS_PER_TOKEN))
         self.params = params
         self.units: list[_Unit] = []
         self.pending: int | None = None  # start of heading lines carried forward

@@ -20,6 +20,11 @@ Property names are matched ignoring case, spaces, ``_`` and ``-``. Properties
 are set by templates and tools as much as by people, so an invalid
 ``DocType``, ``Status`` or ``Date`` is ignored (logged at debug level) and the
 folder-derived type, ``in_force`` or no date is used instead.
+
+Every file is read within ``LoadLimits``: a symbolic link is not followed
+out of the ingested folder (nor round a loop), a DOCX whose XML unpacks
+to more than ``max_docx_xml_bytes`` and a file of more than ``max_chars``
+characters are refused, so one small hostile file cannot tie up an ingest.
 """
 
 from __future__ import annotations
@@ -99,6 +104,9 @@ _CONTROL_BYTES = frozenset(b for b in range(32) if b not in b"\t\n\v\f\r") | {0x
 # real Chinese office text is overwhelmingly ASCII plus the GB2312 repertoire.
 _MIN_COMMON_SHARE = 0.8
 _COMMON_SAMPLE_CHARS = 5000
+_CHINESE_CODECS = {"gb18030", "gbk", "gb2312", "hz"}
+_DETECT_BYTES = 1 << 20  # the detector reads at most the first MiB
+_MAX_CHAOS = 10.0  # per cent of "mess" in charset-normalizer's best guess above which we refuse
 
 _FRONT_OPEN = re.compile(r"\A---[ \t]*\n")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*$\n?", re.S | re.M)
@@ -109,12 +117,33 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日
 
 
 @dataclass(frozen=True)
+class LoadLimits:
+    """What one file may cost to read.
+
+    Attributes:
+        max_chars: Most characters of text in one file.
+        max_docx_xml_bytes: Most bytes the XML parts of a DOCX may unpack to.
+        follow_symlinks: Follow links that lead out of the ingested folder.
+    """
+
+    max_chars: int = 2_000_000
+    max_docx_xml_bytes: int = 50 * 1024 * 1024
+    follow_symlinks: bool = False
+
+
+@dataclass(frozen=True)
 class _Source:
-    """A file to load, with the ids derived from where it sits."""
+    """A file to load, with the ids derived from where it sits.
+
+    ``data`` is where its bytes are read from: the file itself, or a staged
+    copy that will take its place once indexed (an upload).
+    """
 
     path: Path
     doc_id: str
     folder_type: str
+    data: Path
+    limits: LoadLimits = LoadLimits()
 
 
 @dataclass(frozen=True)
@@ -134,24 +163,26 @@ class _Fields:
 # --- public API -------------------------------------------------------------
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+def iter_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator[tuple[Path, Path]]:
     """Expand files and folders into (file, root) pairs, ready for `load_file`.
 
     Folders are walked recursively in sorted order, skipping hidden files and
     folders (``.git``) and Office lock files (``~$...``). Files of unsupported
     types are yielded too, so that `load_file` reports each one rather than
-    the ingest passing over it in silence.
+    the ingest passing over it in silence; so are links to files, which
+    `load_file` checks. Linked folders are entered only with
+    ``follow_symlinks``, and each real folder once, so a loop ends.
 
     Raises:
         LoadError: A path does not exist.
     """
     for given in paths:
         path = Path(given)
-        if path.is_file():
-            yield path, path.parent
-        elif path.is_dir():
-            for file in _walk(path):
+        if path.is_dir():
+            for file in _walk(path, follow_symlinks):
                 yield file, path
+        elif path.is_file() or path.is_symlink():
+            yield path, path.parent
         else:
             raise LoadError(f"{path}: no such file or folder; check the path")
 
@@ -161,20 +192,29 @@ def make_doc_id(path: Path, root: Path) -> str:
     return _relative(Path(path), Path(root)).with_suffix("").as_posix()
 
 
-def load_file(path: Path, root: Path | None = None) -> list[Document]:
+def load_file(
+    path: Path, root: Path | None = None, limits: LoadLimits = LoadLimits(), data: Path | None = None
+) -> list[Document]:
     """Read one file into documents: one per file, or one per doc_id for JSONL.
 
     Args:
         path: The file.
         root: The ingested folder; sets doc_id and the folder-derived type.
             Defaults to the file's parent.
+        limits: Size limits, and whether links may lead out of ``root``.
+        data: Read the bytes from here instead (a staged upload that will
+            become ``path``); ``path`` still names the document.
 
     Raises:
-        LoadError: The file is missing, empty, unsupported or unreadable.
+        LoadError: The file is missing, empty, unsupported, unreadable, over a
+            limit, or a link that loops or leads out of ``root``.
     """
     path = Path(path)
     root = path.parent if root is None else Path(root)
-    if not path.is_file():
+    if data is None:
+        check_link(path, root, limits.follow_symlinks)
+    data = Path(data or path)
+    if not data.is_file():
         raise LoadError(f"{path}: no such file; check the path")
     loader = _LOADERS.get(path.suffix.lower())
     if loader is None:
@@ -183,18 +223,49 @@ def load_file(path: Path, root: Path | None = None) -> list[Document]:
             f"{path}: unsupported file type {suffix}; supported: "
             f"{', '.join(SUPPORTED_SUFFIXES)}. Convert it to one of these first"
         )
-    if path.stat().st_size == 0:
+    if data.stat().st_size == 0:
         raise LoadError(f"{path} is empty (0 bytes)")
     rel = _relative(path, root)
-    source = _Source(path, make_doc_id(path, root), _type_from_folders(rel, root))
-    return loader(source)
+    source = _Source(path, make_doc_id(path, root), _type_from_folders(rel, root), data, limits)
+    documents = loader(source)
+    chars = sum(len(doc.text) for doc in documents)
+    if chars > limits.max_chars:
+        raise LoadError(
+            f"{path} holds {chars:,} characters, over the limit of {limits.max_chars:,} per file "
+            "(max_file_chars): split it into smaller files, or raise the limit"
+        )
+    return documents
+
+
+def check_link(path: Path, root: Path, follow: bool) -> None:
+    """Refuse a link that loops, dangles or (unless ``follow``) leads out of ``root``."""
+    try:
+        real = path.resolve(strict=True)
+    except RuntimeError:  # Python < 3.13 reports a loop so
+        raise LoadError(f"{path}: symbolic link loop; remove or fix the link") from None
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise LoadError(f"{path}: broken symbolic link to {os.readlink(path)}; remove or fix it") from None
+        raise LoadError(f"{path}: no such file; check the path") from None
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP, as Python >= 3.13 reports it
+            raise LoadError(f"{path}: symbolic link loop; remove or fix the link") from None
+        raise LoadError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if follow:
+        return
+    base = root.resolve()
+    if real != base and base not in real.parents:
+        raise LoadError(
+            f"{path} is a link to {real}, outside the ingested folder {root}: not followed "
+            "(set follow_symlinks = true to allow links out of the folder)"
+        )
 
 
 # --- one loader per format ---------------------------------------------------
 
 
 def _load_pdf(src: _Source) -> list[Document]:
-    pages, info = _read_pdf(src.path, _read_bytes(src.path))
+    pages, info = _read_pdf(src.path, _read_bytes(src))
     texts = [_drop_page_numbers(_normalise(page)).strip() for page in pages]
     if not any(texts):
         raise LoadError(
@@ -231,7 +302,8 @@ def _load_docx(src: _Source) -> list[Document]:
     import docx
     from docx.text.paragraph import Paragraph
 
-    data = _read_bytes(src.path)
+    data = _read_bytes(src)
+    _check_docx_size(src, data)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:  # python-docx raises many types on a bad package
@@ -273,7 +345,7 @@ def _load_text(src: _Source) -> list[Document]:
 
 def _load_jsonl(src: _Source) -> list[Document]:
     try:
-        raw = _read_bytes(src.path).decode("utf-8-sig")
+        raw = _read_bytes(src).decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LoadError(
             f"{src.path} is not UTF-8 text ({exc.reason}); save the JSONL as UTF-8"
@@ -319,9 +391,15 @@ SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_LOADERS)
 # --- files and paths ----------------------------------------------------------
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, follow_symlinks: bool = False) -> list[Path]:
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+        real = os.path.realpath(dirpath)
+        if real in seen:  # a linked folder leading back to one already walked
+            dirnames[:] = []
+            continue
+        seen.add(real)
         dirnames[:] = [name for name in dirnames if not name.startswith(".")]
         found.extend(Path(dirpath, name) for name in filenames if _wanted(name))
     return sorted(found, key=lambda file: file.relative_to(root).parts)
@@ -352,12 +430,12 @@ def _type_from_folders(rel: Path, root: Path) -> str:
     return "other"
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(src: _Source) -> bytes:
     try:
-        return path.read_bytes()
+        return src.data.read_bytes()
     except OSError as exc:
         raise LoadError(
-            f"{path}: cannot read the file ({exc.strerror or exc}); check its permissions"
+            f"{src.path}: cannot read the file ({exc.strerror or exc}); check its permissions"
         ) from exc
 
 
@@ -381,13 +459,25 @@ def _decode_text(path: Path, data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    # Not UTF-8: let a detector weigh the legacy encodings (GB18030, Big5, Windows-125x, ...)
+    # against each other. GB18030 alone decodes almost any bytes: "Müller" in Windows-1252
+    # reads as "M黮ler" without an error, so a clean decode proves nothing.
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[:_DETECT_BYTES]).best()
+    if best is None or best.percent_chaos > _MAX_CHAOS:
+        raise LoadError(
+            f"{path}: cannot tell its text encoding (it is not UTF-8); re-save it as UTF-8"
+        )
     try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and _mostly_common_chars(text):
-        return text
-    raise LoadError(f"{path} is not UTF-8 or GB18030 text; re-save it as UTF-8")
+        text = data.decode(best.encoding)
+    except (UnicodeDecodeError, LookupError):
+        raise LoadError(
+            f"{path}: looks like {best.encoding} text but does not decode as such; re-save it as UTF-8"
+        ) from None
+    if best.encoding.replace("_", "").lower() in _CHINESE_CODECS and not _mostly_common_chars(text):
+        raise LoadError(f"{path}: decodes as {best.encoding} only into rare characters; re-save it as UTF-8")
+    return text
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -428,7 +518,7 @@ def _first_line_title(text: str) -> str | None:
 
 
 def _load_markup(src: _Source, *, markdown: bool) -> Document:
-    text = _normalise(_decode_text(src.path, _read_bytes(src.path)))
+    text = _normalise(_decode_text(src.path, _read_bytes(src)))
     front, body = _split_front_matter(src.path, text)
     if not body.strip():
         raise LoadError(f"{src.path} has no text (only whitespace or front matter)")
@@ -572,6 +662,22 @@ def _docx_paragraph(paragraph: Any) -> tuple[int, str]:
         return 0, text
     # Markdown stops at six levels; a heading is one line.
     return level, "#" * min(level, 6) + " " + " ".join(text.split())
+
+
+def _check_docx_size(src: _Source, data: bytes) -> None:
+    """Refuse a DOCX whose XML unpacks to more than the limit, before any XML is parsed."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            unpacked = sum(info.file_size for info in package.infolist() if info.filename.endswith(".xml"))
+    except zipfile.BadZipFile:
+        return  # python-docx reports it with the fix
+    limit = src.limits.max_docx_xml_bytes
+    if unpacked > limit:
+        raise LoadError(
+            f"{src.path}: its XML unpacks to {unpacked / 2**20:.0f} MB from a {len(data) / 2**20:.1f} MB file, "
+            f"over the limit of {limit / 2**20:.0f} MB (max_docx_xml_mb); if the document is genuine, "
+            "save it as PDF or split it, or raise the limit"
+        )
 
 
 def _docx_properties(path: Path, data: bytes) -> dict[str, str]:

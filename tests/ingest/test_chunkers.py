@@ -9,6 +9,7 @@ import time
 import pytest
 
 from ingest.chunkers import (
+    CHARS_PER_TOKEN,
     ChunkingParams,
     chinese_numeral_to_int,
     chunk_document,
@@ -786,3 +787,14 @@ def test_rulebook_sub_rule_numbers_are_clause_headings():
         assert doc.text[c.start:c.end] == c.text
     starts = [c.text.split("\t")[0] for c in chunks]
     assert {"1.2.1.(1)", "1.2.1.(2)", "1.2.1.Guidance", "92)"} <= set(starts)
+
+
+def test_text_the_tokenizer_reads_as_one_word_is_still_cut_to_a_readable_size():
+    # BERT's tokenizer reads a run of 300,000 letters as one [UNK]: by tokens it "fits" any cap.
+    def one_unknown(text: str) -> int:
+        return len(text.split())
+
+    text = "x" * 300_000
+    chunks = chunk(text, counter=one_unknown, max_tokens=254)
+    assert max(len(c.text) for c in chunks) <= 254 * CHARS_PER_TOKEN
+    assert "".join(c.text for c in chunks) == text

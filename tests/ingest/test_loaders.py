@@ -368,29 +368,30 @@ def test_text_random_bytes_without_nuls_rejected(tmp_path):
 def test_text_random_bytes_without_control_chars_rejected(tmp_path):
     data = bytes(b for b in random.Random(7).randbytes(4096) if b >= 0x20 and b != 0x7F)
     path = write(tmp_path / "noise.txt", data)
-    with pytest.raises(LoadError, match="is not UTF-8 or GB18030 text; re-save it as UTF-8"):
+    with pytest.raises(LoadError, match=r"cannot tell its text encoding \(it is not UTF-8\); re-save it as UTF-8"):
         load_file(path)
 
 
-def test_text_gb18030_decodable_but_implausible_rejected(tmp_path):
-    # Valid GB18030, but every character is in the private use area.
-    path = write(tmp_path / "pua.txt", b"\xaa\xa1\xab\xa2" * 200)
-    with pytest.raises(LoadError, match="is not UTF-8 or GB18030 text"):
-        load_file(path)
+def test_text_windows_1252_is_not_read_as_gb18030(tmp_path):
+    # GB18030 decodes these bytes without an error, as "Mr M黮ler from Z黵ich".
+    data = "Mr Müller from Zürich met Mrs Bräuer about the façade.\n".encode("cp1252")
+    path = write(tmp_path / "letter.txt", data)
+    [doc] = load_file(path)
+    assert "Mr Müller from Zürich met Mrs Bräuer about the façade." in doc.text
 
 
-def test_text_big5_is_not_taken_for_gb18030(tmp_path):
-    data = "會議紀錄：第一條 本辦法依據公司章程訂定，適用於全體員工之出勤管理與請假規定。".encode("big5")
-    path = write(tmp_path / "big5.txt", data)
-    with pytest.raises(LoadError, match="is not UTF-8 or GB18030 text"):
-        load_file(path)
+def test_text_big5_is_read_as_big5_not_gb18030(tmp_path):
+    text = "會議紀錄：第一條 本辦法依據公司章程訂定，適用於全體員工之出勤管理與請假規定。"
+    path = write(tmp_path / "big5.txt", text.encode("big5"))
+    [doc] = load_file(path)
+    assert doc.text.strip() == text
 
 
-def test_text_undecodable(tmp_path):
-    path = write(tmp_path / "latin.txt", b"caf\xe9 \xff menu\n")
-    message = r"latin\.txt is not UTF-8 or GB18030 text; re-save it as UTF-8"
-    with pytest.raises(LoadError, match=message):
-        load_file(path)
+def test_text_gb18030_chinese_still_read(tmp_path):
+    text = "第十二条 会议通知应当至少提前三个工作日发出，写明会议时间、地点、议程和参会人员。"
+    path = write(tmp_path / "gb.txt", text.encode("gb18030"))
+    [doc] = load_file(path)
+    assert doc.text.strip() == text
 
 
 # --- PDF ----------------------------------------------------------------------------------
