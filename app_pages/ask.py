@@ -43,9 +43,13 @@ def show(entry: dict, i: int) -> None:
                     source_card(kb, hit, key=f"dl-{i}-closest-{j}")
         rating = st.feedback("thumbs", key=f"feedback-{entry['id']}")
         if rating is not None and entry.get("rated") != rating:
-            feedback_store().record(answer, 1 if rating == 1 else -1)
-            entry["rated"] = rating
-            st.toast("Thank you: your rating is saved.")
+            try:
+                feedback_store().record(answer, 1 if rating == 1 else -1)
+            except KbError as exc:
+                st.error(escape(str(exc)))
+            else:
+                entry["rated"] = rating
+                st.toast("Thank you: your rating is saved.")
 
 
 def ask(question: str) -> None:

@@ -118,7 +118,7 @@ def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quo
     with st.container(border=True):
         marker = f"[{n}] " if n is not None else ""
         st.markdown(f"**{escape(marker)}{escape(hit.title)}**  \n{badges(kb, hit)}")
-        label = status_label(kb, hit)
+        label = status_label(kb.snapshot.records, hit)
         if label:
             st.warning(f"This document is {escape(label)}.", icon=":material/warning:")
         st.caption(where(hit, page))

@@ -4,11 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from ingest.loaders import SUPPORTED_SUFFIXES
-from kb.errors import KbError
+from kb.errors import KbError, RemovalRefusedError
 from kb.precedent import similar_documents
 from kb.types import DOC_TYPES
 from kb.uploads import ingest_uploads
 from app_pages.common import STATUS_LABELS, TYPE_LABELS, escape, knowledge_base
+
+UPLOAD_WAIT_S = 600  # an upload or re-index queues this long behind another ingest
 
 kb = knowledge_base()
 st.title("Library")
@@ -27,11 +29,19 @@ with st.expander("Add files", expanded=not kb.documents()):
         def progress(stage: str, done: int, total: int) -> None:
             bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{stage.capitalize()} {done}/{total}")
 
+        queued = st.empty()
+
+        def waiting() -> None:
+            queued.info("Another ingest is running: your files are queued and will be added when it finishes.",
+                        icon=":material/hourglass_top:")
+
         try:
-            results = ingest_uploads(kb, [(f.name, f.getvalue()) for f in files], doc_type, progress)
+            results = ingest_uploads(kb, [(f.name, f.getvalue()) for f in files], doc_type, progress,
+                                     wait=UPLOAD_WAIT_S, on_wait=waiting)
         except KbError as exc:
             results = []
             st.error(escape(str(exc)))
+        queued.empty()
         bar.progress(1.0, text="Done")
         st.session_state["upload_results"] = [r.__dict__ for r in results]
     for r in st.session_state.get("upload_results", []):
@@ -57,11 +67,29 @@ st.dataframe(table, hide_index=True, use_container_width=True,
              column_config={"title": st.column_config.TextColumn(width="large")})
 col1, col2 = st.columns([3, 1])
 with col2:
-    if st.button("Re-index all files", help="Read every source file again and re-encode the index"):
+    with st.popover("Re-index all files", help="Read every source file again and re-encode the index"):
+        st.markdown(f"Read all {len(records)} documents' files again and re-encode the index? "
+                    "Answers go on from the current index meanwhile.")
+        if st.button("Re-index", type="primary", key="reindex-button"):
+            st.session_state["reindex-job"] = {"force": False}
+        refused = st.session_state.get("reindex-refused")
+        if refused:
+            st.warning(escape(refused["message"]), icon=":material/warning:")
+            if st.button(f"Remove {refused['removing']} documents anyway", key="reindex-force"):
+                st.session_state["reindex-job"] = {"force": True}
+    job = st.session_state.pop("reindex-job", None)
+    if job is not None:
+        st.session_state.pop("reindex-refused", None)
         with st.spinner("Re-indexing…"):
             try:
-                report = kb.ingest([], rebuild=True)
+                report = kb.ingest([], rebuild=True, force=job["force"], wait=UPLOAD_WAIT_S)
                 st.success(f"Re-indexed {len(report.results)} file(s); {len(report.failed)} failed.")
+                for r in report.failed:
+                    st.caption(escape(r.reason))
+            except RemovalRefusedError as exc:
+                st.session_state["reindex-refused"] = {"message": str(exc).replace(
+                    "run again with --force", "use the button below"), "removing": exc.removing}
+                st.rerun()
             except KbError as exc:
                 st.error(escape(str(exc)))
 
@@ -101,7 +129,7 @@ if chosen and chosen in kb.snapshot.records:
         st.markdown(f"Remove **{escape(doc.title)}** from the knowledge base? The file itself stays on disk.")
         if st.button("Delete", type="primary", key=f"delete-{chosen}"):
             try:
-                kb.remove(chosen)
+                kb.remove(chosen, wait=UPLOAD_WAIT_S)
                 st.session_state["deleted"] = doc.title
                 st.rerun()
             except KbError as exc:

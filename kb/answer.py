@@ -15,8 +15,12 @@ import numpy as np
 from kb.types import Answer, Citation, Hit
 
 if TYPE_CHECKING:
-    from kb.index import KnowledgeBase
-    from kb.snapshot import Filters
+    from collections.abc import Mapping
+
+    from kb.config import Settings
+    from kb.encoder import Encoder
+    from kb.snapshot import Snapshot
+    from kb.store import DocRecord
 
 NOT_FOUND = "Not found in the knowledge base."
 PASSAGES = 5  # top hits whose sentences compete for the answer
@@ -160,10 +164,10 @@ def _pick_passages(hits: list[Hit], question: str = "") -> list[Hit]:
     return kept
 
 
-def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> Answer:
-    """Answer ``question`` from the knowledge base with cited, quoted sentences."""
-    settings = kb.settings
-    hits = kb.search(question, k=max(settings.k, PASSAGES), filters=filters)
+def compose(question: str, hits: list[Hit], snapshot: Snapshot, encoder: Encoder, settings: Settings) -> Answer:
+    """Answer ``question`` with cited, quoted sentences of ``hits``, the search results
+    of one ``snapshot``, which every lookup here uses (never a newer one loaded meanwhile)."""
+    records = snapshot.records
     best = max((h.dense for h in hits), default=0.0)
     exact = any(h.exact for h in hits)
     if not hits or (best < settings.answer_threshold and not exact):
@@ -174,7 +178,7 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
         # "protocol"): the question is about something it does not hold, however close the
         # nearest passage sounds. On the gold set this refuses 3 more of the 20 unanswerable
         # questions, and 1 answerable one that was cited wrong, no correctly cited one.
-        unknown, _ = kb.snapshot.lexical.unknown_words(question)
+        unknown, _ = snapshot.lexical.unknown_words(question)
         if len(unknown) >= UNKNOWN_WORDS:
             return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
     passages = _pick_passages(hits, question)
@@ -186,14 +190,14 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
         # the 2025 one): say so rather than quote the wrong year. On the gold set
         # this refuses 5 more of the 20 unanswerable questions and no answerable one
         # that was cited right.
-        if not years <= _years_of(kb, passages[0]):
+        if not years <= _years_of(records, passages[0]):
             return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
     spans = [(i, a, b) for i, h in enumerate(passages) for a, b in quotable(h.chunk.text, h.chunk.section)]
     if not spans:
         return Answer(question, NOT_FOUND, False, (), tuple(hits[:3]))
     sentences = [passages[i].chunk.text[a:b] for i, a, b in spans]
-    qvec = kb.encoder.encode([question.strip()])[0]
-    sims = kb.encoder.encode(sentences) @ qvec
+    qvec = encoder.encode([question.strip()])[0]
+    sims = encoder.encode(sentences) @ qvec
     owner = np.array([i for i, _, _ in spans])
     # The first sentence comes from the best-ranked passage that has one: retrieval
     # ranks whole passages better than a lone sentence's similarity does.
@@ -212,40 +216,40 @@ def answer(kb: KnowledgeBase, question: str, filters: Filters | None = None) -> 
     for j in chosen:
         i = spans[j][0]
         marker.setdefault(i, len(marker) + 1)
-        parts.append(f"{flat(sentences[j])}{_status_note(kb, passages[i])} [{marker[i]}]")
+        parts.append(f"{flat(sentences[j])}{_status_note(records, passages[i])} [{marker[i]}]")
     citations = []
     for i, n in marker.items():
         mine = sorted((spans[j][1], sentences[j]) for j in chosen if spans[j][0] == i)
         hit = passages[i]
         quote = " … ".join(text for _, text in mine)
-        citations.append(Citation(n, hit, quote, mine[0][0], _page_of(kb, hit, mine[0][0])))
+        citations.append(Citation(n, hit, quote, mine[0][0], _page_of(records, hit, mine[0][0])))
     return Answer(question, " ".join(parts), True, tuple(citations), tuple(hits[:3]))
 
 
-def _years_of(kb: KnowledgeBase, hit: Hit) -> set[str]:
-    doc = kb.snapshot.records[hit.chunk.doc_id].document
+def _years_of(records: Mapping[str, DocRecord], hit: Hit) -> set[str]:
+    doc = records[hit.chunk.doc_id].document
     return set(_YEAR.findall(f"{hit.chunk.text} {doc.title} {doc.date or ''}"))
 
 
-def _page_of(kb: KnowledgeBase, hit: Hit, offset_in_chunk: int) -> int | None:
-    record = kb.snapshot.records.get(hit.chunk.doc_id)
+def _page_of(records: Mapping[str, DocRecord], hit: Hit, offset_in_chunk: int) -> int | None:
+    record = records.get(hit.chunk.doc_id)
     if record is None or not record.document.page_starts:
         return hit.chunk.page
     return record.document.page_at(hit.chunk.start + offset_in_chunk)
 
 
-def status_label(kb: KnowledgeBase, hit: Hit) -> str:
+def status_label(records: Mapping[str, DocRecord], hit: Hit) -> str:
     """"" for in-force documents, else e.g. "superseded by Rules on Duty Work (regulations/duty)"."""
     if hit.status == "in_force":
         return ""
     label = hit.status.replace("_", " ")
     if hit.superseded_by:
-        record = kb.snapshot.records.get(hit.superseded_by)
+        record = records.get(hit.superseded_by)
         name = f"{record.document.title} ({hit.superseded_by})" if record else hit.superseded_by
         label += f" by {name}"
     return label
 
 
-def _status_note(kb: KnowledgeBase, hit: Hit) -> str:
-    label = status_label(kb, hit)
+def _status_note(records: Mapping[str, DocRecord], hit: Hit) -> str:
+    label = status_label(records, hit)
     return f" ({label})" if label else ""

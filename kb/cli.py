@@ -117,15 +117,20 @@ def with_filters(func):
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--prune", is_flag=True, help="Drop documents whose files are gone.")
 @click.option("--rebuild", is_flag=True, help="Re-encode everything (all known sources when no PATH is given).")
+@click.option("--force", is_flag=True,
+              help="Remove documents even when that is more than max_removal_share of them, or their folder is gone.")
+@click.option("--wait", type=click.FloatRange(0), default=0, show_default=True,
+              help="Seconds to wait for another ingest to finish.")
 @click.pass_context
-def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool) -> None:
+def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool, force: bool, wait: float) -> None:
     """Add or update files and folders (PDF, DOCX, Markdown, text, JSONL)."""
     if not paths and not rebuild and not prune:
         raise KbError("give at least one file or folder to ingest, e.g. `kb ingest corpus/`")
     kb = _kb(ctx)
     progress, close = _progress_bars({"reading": "file", "embedding": "chunk"})
     try:
-        report = kb.ingest(list(paths), prune=prune, rebuild=rebuild, progress=progress)
+        report = kb.ingest(list(paths), prune=prune, rebuild=rebuild, progress=progress, force=force, wait=wait,
+                           on_wait=lambda: click.echo("Another ingest is running: waiting for it…", err=True))
     finally:
         close()
     for r in report.results:
@@ -194,7 +199,7 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
     if result.citations:
         click.echo("\nSources:")
         for c in result.citations:
-            note = status_label(kb, c.hit)
+            note = status_label(kb.snapshot.records, c.hit)
             click.echo(f"[{c.n}] {c.hit.title} — {_where(c.hit.chunk.section, c.page)}" + (f"  ({note})" if note else ""))
             click.echo(f"    {c.hit.source}")
             click.echo(f"    \"{flat(c.quote)}\"")

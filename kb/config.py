@@ -61,6 +61,11 @@ class Settings:
         uploads: Folder the app saves uploaded files into (then ingests).
         max_upload_mb: Largest upload the app accepts, in megabytes.
         feedback_db: SQLite file where the app stores thumbs up/down.
+        max_file_chars: Most characters of text one file may hold.
+        max_docx_xml_mb: Most megabytes a DOCX's XML may unpack to.
+        follow_symlinks: Follow symbolic links out of an ingested folder.
+        max_removal_share: Largest share of the documents one ingest may
+            remove (pruned, or lost in a re-index) without ``--force``.
         backend: What runs the model: "openvino" (converted once, cached in
             ``cache_dir``; bf16 on CPUs that have it) or "torch" (plain
             sentence-transformers, fp32). Either reads the other's index.
@@ -87,6 +92,10 @@ class Settings:
     uploads: Path = Path("uploads")
     max_upload_mb: float = 50.0
     feedback_db: Path = Path("feedback.sqlite3")
+    max_file_chars: int = 2_000_000
+    max_docx_xml_mb: float = 50.0
+    follow_symlinks: bool = False
+    max_removal_share: float = 0.2
     backend: str = "openvino"
     cache_dir: Path = field(default_factory=default_cache_dir)
 
@@ -110,6 +119,10 @@ class Settings:
         for name in ("pool", "k", "max_query_chars", "batch_size"):
             if getattr(self, name) < 1:
                 raise KbError(f"{name} ({getattr(self, name)}) must be at least 1")
+        if not 0.0 <= self.max_removal_share <= 1.0:
+            raise KbError(f"max_removal_share ({self.max_removal_share}) must lie between 0 and 1")
+        if self.max_file_chars < 1 or self.max_docx_xml_mb <= 0:
+            raise KbError("max_file_chars and max_docx_xml_mb must be positive")
         if self.max_upload_mb <= 0:
             raise KbError(f"max_upload_mb ({self.max_upload_mb}) must be positive")
         if self.chunk_tokens < 0:

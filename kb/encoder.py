@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -55,7 +56,12 @@ def packaged_model_dir() -> Path:
 
 
 class SentenceTransformerEncoder:
-    """A sentence-transformers model read from a local directory, never a hub."""
+    """A sentence-transformers model read from a local directory, never a hub.
+
+    Safe to share between threads: the model loads once, and calls to ``encode``
+    take turns (the Hugging Face tokenizer inside sentence-transformers resets its
+    truncation on every call and fails with "Already borrowed" when two overlap).
+    """
 
     backend = "torch"
 
@@ -73,9 +79,15 @@ class SentenceTransformerEncoder:
         self.batch_size = batch_size
         self.name = path.name if path != packaged_model_dir_or_none() else PACKAGED_NAME
         self.max_tokens = _read_max_seq_length(files)
+        self._lock = threading.RLock()
+
+    @property
+    def model(self):
+        with self._lock:
+            return self._model
 
     @cached_property
-    def model(self):
+    def _model(self):
         import os
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -109,18 +121,20 @@ class SentenceTransformerEncoder:
     def count_tokens(self, text: str) -> int:
         if self.tokenizer is not None:
             return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
-        return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._lock:
+            return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vectors = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

@@ -15,3 +15,21 @@ class IndexMismatchError(KbError):
 
 class QueryError(KbError):
     """A query is empty, too long or otherwise unusable."""
+
+
+class IndexDamagedError(KbError):
+    """The index on disk cannot be read: a file is missing, truncated or not what it should be."""
+
+
+class RemovalRefusedError(KbError):
+    """A write would remove many documents at once (a missing source folder?); nothing was changed.
+
+    Attributes:
+        removing: How many documents the write would remove.
+        total: How many the index holds.
+    """
+
+    def __init__(self, message: str, removing: int, total: int) -> None:
+        super().__init__(message)
+        self.removing = removing
+        self.total = total

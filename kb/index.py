@@ -8,18 +8,30 @@ Layout of the directory::
 
 A write builds a new generation in a temporary directory, renames it into
 place, then replaces manifest.json atomically. A write killed at any moment
-leaves the previous generation named by the manifest, whole.
+leaves the previous generation named by the manifest, whole; a write that
+fails (a full disk, a read-only folder) removes what it wrote and says so.
+
+One writer at a time holds ``.lock``; it first reloads the generation on
+disk, so nothing another writer committed is lost. A write that would drop
+more than ``max_removal_share`` of the documents, or any whose source folder
+is missing or empty (an unmounted share), is refused unless forced.
+
+A KnowledgeBase may be shared by threads: each search and answer works on the
+snapshot it started with, and loads happen once, under a lock.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +40,7 @@ import numpy as np
 
 from kb.config import Settings
 from kb.encoder import PACKAGED_NAME, Encoder, make_encoder
-from kb.errors import IndexMismatchError, KbError, LoadError
+from kb.errors import IndexDamagedError, IndexMismatchError, KbError, LoadError, RemovalRefusedError
 from kb.lexical import TOKENIZER_VERSION, LexicalIndex
 from kb.snapshot import Filters, Snapshot
 from kb.store import DocRecord, vector_id, write_records
@@ -139,6 +151,8 @@ class KnowledgeBase:
         self._snapshot: Snapshot | None = None
         self._manifest: dict | None = None
         self._searcher = None  # made once per snapshot: it caches title terms
+        self._mutex = threading.RLock()  # lazy loads: the encoder, the snapshot, the searcher
+        self._writer: int | None = None  # the thread holding the write lock
 
     # -- loading ---------------------------------------------------------------
 
@@ -146,8 +160,10 @@ class KnowledgeBase:
     def encoder(self) -> Encoder:
         """The configured model, or, when none is configured, the one the index was built with."""
         if self._encoder is None:
-            s = self.settings
-            self._encoder = make_encoder(self._model_setting(), s.batch_size, s.backend, s.cache_dir)
+            with self._mutex:
+                if self._encoder is None:
+                    s = self.settings
+                    self._encoder = make_encoder(self._model_setting(), s.batch_size, s.backend, s.cache_dir)
         return self._encoder
 
     def _model_setting(self) -> str:
@@ -155,7 +171,12 @@ class KnowledgeBase:
         # unless a model is configured. The packaged model is found afresh (the venv may move).
         if self.settings.model:
             return self.settings.model
-        built = self.manifest().get("encoder", {})
+        try:
+            built = self.manifest().get("encoder", {})
+        except IndexDamagedError:  # being rebuilt, or about to fail to load with its own message
+            return ""
+        if not isinstance(built, dict):
+            return ""
         path = built.get("path")
         if not path or built.get("name") == PACKAGED_NAME:
             return ""
@@ -174,20 +195,37 @@ class KnowledgeBase:
         if not self.exists():
             return {}
         try:
-            return json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise KbError(f"{self.path / 'manifest.json'} is unreadable ({exc}): rebuild with `kb ingest --rebuild PATH...`") from None
+            manifest = json.loads((self.path / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IndexDamagedError(
+                f"{self.path / 'manifest.json'} is unreadable ({exc}): rebuild the index from its sources "
+                "with `kb ingest --rebuild PATH...` (the folders you ingested)"
+            ) from None
+        if not isinstance(manifest, dict):
+            raise IndexDamagedError(
+                f"{self.path / 'manifest.json'} is not a manifest: rebuild the index from its sources "
+                "with `kb ingest --rebuild PATH...` (the folders you ingested)"
+            )
+        return manifest
 
     @property
     def snapshot(self) -> Snapshot:
-        """The loaded index (an empty one when none exists yet)."""
-        if self._snapshot is None:
-            self._snapshot, self._manifest = self._load()
-        return self._snapshot
+        """The loaded index (an empty one when none exists yet).
+
+        Take it once per task: another thread's refresh may put a newer one here meanwhile.
+        """
+        snap = self._snapshot
+        if snap is None:
+            with self._mutex:
+                if self._snapshot is None:
+                    self._snapshot, self._manifest = self._load()
+                snap = self._snapshot
+        return snap
 
     def reload(self) -> None:
         """Forget the loaded snapshot; the next use reads the current generation."""
-        self._snapshot = None
+        with self._mutex:
+            self._snapshot = None
 
     def refresh(self) -> bool:
         """Load the current generation if another process (or object) wrote a newer one.
@@ -195,19 +233,29 @@ class KnowledgeBase:
         Costs one small file read; a long-running reader such as the app calls it
         before each query. Returns True when a newer generation was loaded.
         """
-        on_disk = self.manifest().get("generation")
-        loaded = (self._manifest or {}).get("generation")
-        if self._snapshot is not None and on_disk == loaded:
-            return False
-        self._snapshot, self._manifest = self._load()
-        return True
+        with self._mutex:
+            on_disk = self.manifest().get("generation")
+            loaded = (self._manifest or {}).get("generation")
+            if self._snapshot is not None and on_disk == loaded:
+                return False
+            self._snapshot, self._manifest = self._load()
+            return True
 
     def _load(self) -> tuple[Snapshot, dict]:
         manifest = self.manifest()
         if not manifest:
             return Snapshot.empty(self.encoder.dim), {}
         self._check(manifest)
-        snap = Snapshot.load(self.path / manifest["generation"])
+        generation = self.path / str(manifest.get("generation"))
+        try:
+            snap = Snapshot.load(generation)
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            # A missing file, truncated JSON lines, a chunk of an unknown document, a FAISS file that is not one.
+            what = f"{type(exc).__name__}: {exc}" if not isinstance(exc, OSError) else (exc.strerror or str(exc))
+            raise IndexDamagedError(
+                f"index {self.path} is damaged: {generation.name} cannot be read ({what}). Rebuild it from "
+                "its sources with `kb ingest --rebuild PATH...` (the folders you ingested)"
+            ) from None
         if snap.lexical.params != self._bm25_params():
             # BM25 built with other k1/b/bigrams: rebuild it here (seconds), and on disk at the next ingest.
             snap.lexical = self._build_lexical(snap.records, snap.chunks)
@@ -218,9 +266,14 @@ class KnowledgeBase:
         if version != FORMAT_VERSION:
             raise IndexMismatchError(
                 f"index {self.path} has format version {version}, this program reads {FORMAT_VERSION}: "
-                "run `kb ingest --rebuild` to rebuild it"
+                "run `kb ingest --rebuild PATH...` to rebuild it"
             )
-        built = manifest["encoder"]
+        built = manifest.get("encoder")
+        if not isinstance(built, dict) or not {"name", "dim"} <= set(built) or "generation" not in manifest:
+            raise IndexDamagedError(
+                f"{self.path / 'manifest.json'} lacks the encoder or the generation: rebuild the index "
+                "from its sources with `kb ingest --rebuild PATH...` (the folders you ingested)"
+            )
         if not _same_encoder(built, self.encoder):
             fix = "unset KB_MODEL to use" if built.get("path") else "set KB_MODEL to"
             raise IndexMismatchError(
@@ -268,20 +321,27 @@ class KnowledgeBase:
 
     # -- queries -----------------------------------------------------------------
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """Hybrid search; see kb.search.Searcher."""
+    def searcher(self, snapshot: Snapshot | None = None):
+        """A kb.search.Searcher over ``snapshot`` (default the loaded one), made once per snapshot."""
         from kb.search import Searcher
 
-        snapshot = self.snapshot
-        if self._searcher is None or self._searcher.snapshot is not snapshot:
-            self._searcher = Searcher(snapshot, self.encoder, self.settings)
-        return self._searcher.search(query, k, filters)
+        snapshot = snapshot or self.snapshot
+        with self._mutex:
+            if self._searcher is None or self._searcher.snapshot is not snapshot:
+                self._searcher = Searcher(snapshot, self.encoder, self.settings)
+            return self._searcher
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Hybrid search; see kb.search.Searcher."""
+        return self.searcher().search(query, k, filters)
 
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
-        """A cited answer, or "not found" with the closest passages."""
-        from kb.answer import answer
+        """A cited answer, or "not found" with the closest passages; one snapshot throughout."""
+        from kb.answer import PASSAGES, compose
 
-        return answer(self, question, filters)
+        snapshot = self.snapshot
+        hits = self.searcher(snapshot).search(question, max(self.settings.k, PASSAGES), filters)
+        return compose(question, hits, snapshot, self.encoder, self.settings)
 
     def documents(self) -> list[DocRecord]:
         return list(self.snapshot.records.values())
@@ -301,17 +361,58 @@ class KnowledgeBase:
     # -- writes ------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _lock(self):
-        self.path.mkdir(parents=True, exist_ok=True)
-        with open(self.path / ".lock", "w") as handle:
+    def writing(self, wait: float = 0.0, on_wait: Callable[[], None] | None = None):
+        """Hold the index's write lock: one writer at a time, across processes and threads.
+
+        Re-entrant within a thread, so a caller can hold it across several writes (an upload
+        holds it from its ingest until its files are in place). Half-written generations of a
+        killed write are removed on entry.
+
+        Args:
+            wait: Seconds to wait for another writer before giving up (0: fail at once).
+            on_wait: Called once if the lock is busy and we wait.
+
+        Raises:
+            KbError: Another writer holds the lock past ``wait``, or the folder cannot be written.
+        """
+        if self._writer == threading.get_ident():
+            yield
+            return
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            handle = open(self.path / ".lock", "a")
+        except OSError as exc:
+            raise self._write_error(exc) from None
+        try:
+            deadline = time.monotonic() + wait
+            waited = False
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise KbError(
+                            f"another ingest is writing {self.path}: wait for it to finish, then try again"
+                        ) from None
+                    if on_wait is not None and not waited:
+                        on_wait()
+                    waited = True
+                    time.sleep(0.2)
+            self._writer = threading.get_ident()
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise KbError(f"another ingest is writing {self.path}: wait for it to finish") from None
-            try:
+                self._clean_stale()
                 yield
             finally:
+                self._writer = None
                 fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            handle.close()
+
+    def _current(self) -> Snapshot:
+        """The generation on disk now (we hold the lock): what another writer committed is kept."""
+        self.refresh()
+        return self.snapshot
 
     def ingest(
         self,
@@ -319,6 +420,11 @@ class KnowledgeBase:
         prune: bool = False,
         rebuild: bool = False,
         progress: Progress | None = None,
+        *,
+        force: bool = False,
+        staged: Mapping[Path, Path] | None = None,
+        wait: float = 0.0,
+        on_wait: Callable[[], None] | None = None,
     ) -> IngestReport:
         """Add or update the documents of files and folders; unchanged files cost nothing.
 
@@ -328,30 +434,45 @@ class KnowledgeBase:
             rebuild: Start from an empty index (re-encode everything); with no
                 paths, re-read every source the index knows.
             progress: Called as (stage, done, total).
-        """
-        from ingest.chunkers import chunk_document
-        from ingest.loaders import iter_files, load_file
+            force: Remove documents even past the guard against mass removal.
+            staged: For files that are not yet in place (uploads): the final path each
+                document is named after, mapped to where its bytes are now.
+            wait: Seconds to wait for another writer (see ``writing``).
+            on_wait: Called once if we wait.
 
+        Raises:
+            RemovalRefusedError: The write would remove more than ``max_removal_share``
+                of the documents, or documents whose source folder is missing or empty.
+        """
         paths = [Path(p) for p in paths]
-        with self._lock():
-            self._clean_stale()
+        staged = {Path(final).absolute(): Path(data) for final, data in (staged or {}).items()}
+        with self.writing(wait, on_wait):
             if rebuild:
+                previous = self._readable_records()
                 base = Snapshot.empty(self.encoder.dim)
-                pairs = [(Path(s), Path(r)) for s, r in self._known_sources()] if not paths else None
+                if not paths:
+                    if previous is None:
+                        raise IndexDamagedError(
+                            f"the index {self.path} is too damaged to list its sources: name them, "
+                            "e.g. `kb ingest --rebuild corpus/`"
+                        )
+                    paths_roots = sorted({(Path(r.document.source), Path(r.root)) for r in previous.values()})
+                    missing: list[Path] = []
+                else:
+                    missing, paths_roots = self._expand(paths, staged)
+                previous = previous or {}
             else:
-                base = self.snapshot
+                base = self._current()
+                previous = base.records
                 if self._manifest and self._manifest.get("chunking") != self._chunking_record():
                     raise IndexMismatchError(
                         f"index {self.path} was chunked with {self._manifest.get('chunking')}, the settings give "
                         f"{self._chunking_record()}: run `kb ingest --rebuild` to re-chunk it"
                     )
-                pairs = None
-            if pairs is None:
-                missing = [p for p in paths if not p.exists()]
-                paths_roots = list(iter_files([p for p in paths if p.exists()]))
-            else:
-                missing = [p for p, _ in pairs if not p.exists()]
-                paths_roots = [(p, r) for p, r in pairs if p.exists()]
+                missing, paths_roots = self._expand(paths, staged)
+            if prune:
+                gone = {d for d, r in previous.items() if not os.path.exists(r.document.source)}
+                self._guard_removal(previous, gone, force, "--prune")
 
             records = dict(base.records)
             by_source: dict[str, list[str]] = {}
@@ -362,46 +483,16 @@ class KnowledgeBase:
             removed: set[str] = set()
             fresh: list[tuple[DocRecord, list[Chunk]]] = []
             params = self.chunking()
+            limits = self.load_limits()
             for n, (path, root) in enumerate(paths_roots):
                 if progress:
                     progress("reading", n, len(paths_roots))
-                source = str(path.resolve())
-                try:
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                    known = by_source.get(source, [])
-                    if known and all(records[d].content_hash == digest for d in known):
-                        for d in known:
-                            claimed[d] = source
-                        results.append(FileResult(str(path), "unchanged", tuple(known), sum(records[d].chunks for d in known)))
-                        continue
-                    docs = load_file(path, root)
-                    for doc in docs:
-                        if claimed.get(doc.doc_id, source) != source:
-                            raise LoadError(
-                                f"{path}: document id {doc.doc_id!r} is already taken by {claimed[doc.doc_id]}; "
-                                "rename one of the files"
-                            )
-                        other = records.get(doc.doc_id)
-                        if other and other.document.source != source and Path(other.document.source).exists():
-                            raise LoadError(
-                                f"{path}: document id {doc.doc_id!r} is already taken by {other.document.source}; "
-                                f"rename one of the files, or `kb remove {doc.doc_id}` first"
-                            )
-                    made = []
-                    for doc in docs:
-                        chunks = chunk_document(doc, self.encoder.count_tokens, params)
-                        if not chunks:
-                            raise LoadError(f"{path}: no text to index in document {doc.doc_id!r}")
-                        made.append((DocRecord(doc, digest, str(root.resolve()), _now(), len(chunks)), chunks))
-                except LoadError as exc:
-                    results.append(FileResult(str(path), "failed", reason=str(exc)))
+                outcome = self._read_one(path, root, staged.get(path.absolute()), limits, params,
+                                         records, by_source, claimed)
+                if isinstance(outcome, FileResult):
+                    results.append(outcome)
                     continue
-                except OSError as exc:
-                    results.append(FileResult(str(path), "failed", reason=f"cannot read: {exc.strerror or exc}"))
-                    continue
-                except Exception as exc:  # a library choking on a malformed file must not stop the batch
-                    results.append(FileResult(str(path), "failed", reason=f"unexpected {type(exc).__name__}: {exc}"))
-                    continue
+                source, known, made = outcome
                 new_ids = {rec.document.doc_id for rec, _ in made}
                 status = "replaced" if known or new_ids & set(records) else "added"
                 removed |= set(known) | (new_ids & set(records))
@@ -413,9 +504,11 @@ class KnowledgeBase:
                 progress("reading", len(paths_roots), len(paths_roots))
             if prune:
                 for source, ids in by_source.items():
-                    if not Path(source).exists():
+                    if not os.path.exists(source):
                         removed |= set(ids)
                         results.append(FileResult(source, "removed", tuple(ids)))
+            kept = (set(records) - removed) | {rec.document.doc_id for rec, _ in fresh}
+            self._guard_removal(previous, set(previous) - kept, force, "re-indexing" if rebuild else "this ingest")
             warnings = self._window_warnings(fresh)
             stale_bm25 = bool(self._manifest) and self._manifest.get("lexical") != self._lexical_record()
             if not fresh and not removed and self.exists() and not rebuild and not stale_bm25:
@@ -423,10 +516,111 @@ class KnowledgeBase:
             self._commit(base, records, removed, fresh, progress)
             return IngestReport(tuple(results), warnings)
 
-    def remove(self, doc_id: str) -> DocRecord:
+    def load_limits(self):
+        """What one file may cost to read, from the settings."""
+        from ingest.loaders import LoadLimits
+
+        s = self.settings
+        return LoadLimits(max_chars=s.max_file_chars, max_docx_xml_bytes=int(s.max_docx_xml_mb * 1024 * 1024),
+                          follow_symlinks=s.follow_symlinks)
+
+    def _expand(self, paths: list[Path], staged: Mapping[Path, Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
+        """(paths that do not exist, (file, root) pairs): folders walked, staged files as given."""
+        from ingest.loaders import iter_files
+
+        missing, pairs = [], []
+        for p in paths:
+            if p.absolute() in staged:
+                pairs.append((p, p.parent))
+            elif os.path.lexists(p):
+                pairs.extend(iter_files([p], self.settings.follow_symlinks))
+            else:
+                missing.append(p)
+        return missing, pairs
+
+    def _read_one(self, path, root, data, limits, params, records, by_source, claimed):
+        """Load and chunk one file: a failed FileResult, "unchanged", or (source, known ids, made)."""
+        from ingest.chunkers import chunk_document
+        from ingest.loaders import check_link, load_file
+
+        try:
+            if data is None:  # a link that loops or leads out of the folder fails here, before resolve()
+                check_link(path, root, limits.follow_symlinks)
+            source = str(path.resolve())
+            digest = hashlib.sha256((data or path).read_bytes()).hexdigest()
+            known = by_source.get(source, [])
+            if known and all(records[d].content_hash == digest for d in known):
+                for d in known:
+                    claimed[d] = source
+                return FileResult(str(path), "unchanged", tuple(known), sum(records[d].chunks for d in known))
+            docs = load_file(path, root, limits, data)
+            for doc in docs:
+                if claimed.get(doc.doc_id, source) != source:
+                    raise LoadError(
+                        f"{path}: document id {doc.doc_id!r} is already taken by {claimed[doc.doc_id]}; "
+                        "rename one of the files"
+                    )
+                other = records.get(doc.doc_id)
+                if other and other.document.source != source and Path(other.document.source).exists():
+                    raise LoadError(
+                        f"{path}: document id {doc.doc_id!r} is already taken by {other.document.source}; "
+                        f"rename one of the files, or `kb remove {doc.doc_id}` first"
+                    )
+            made = []
+            for doc in docs:
+                chunks = chunk_document(doc, self.encoder.count_tokens, params)
+                if not chunks:
+                    raise LoadError(f"{path}: no text to index in document {doc.doc_id!r}")
+                made.append((DocRecord(doc, digest, str(Path(root).resolve()), _now(), len(chunks)), chunks))
+        except LoadError as exc:
+            return FileResult(str(path), "failed", reason=str(exc))
+        except OSError as exc:
+            return FileResult(str(path), "failed", reason=f"cannot read: {exc.strerror or exc}")
+        except Exception as exc:  # a library choking on a malformed file must not stop the batch
+            return FileResult(str(path), "failed", reason=f"unexpected {type(exc).__name__}: {exc}")
+        return source, known, made
+
+    def _guard_removal(self, previous: Mapping[str, DocRecord], gone: set[str], force: bool, what: str) -> None:
+        """Refuse a write that removes many documents at once, unless ``force``.
+
+        An unmounted share looks like an empty folder: every document from it would go,
+        and getting them back means a full re-encode.
+        """
+        if not gone or force:
+            return
+        total = len(previous)
+        roots = sorted({previous[d].root for d in gone})
+        empty = [r for r in roots if not os.path.isdir(r) or not any(os.scandir(r))]
+        share = len(gone) / max(total, 1)
+        limit = self.settings.max_removal_share
+        if empty:
+            why = f"their source folder {empty[0]} is missing or empty (an unmounted share?)"
+        elif share > limit:
+            why = f"that is {share:.0%} of them, over the {limit:.0%} limit (max_removal_share)"
+        else:
+            return
+        raise RemovalRefusedError(
+            f"{what} would remove {len(gone)} of {total} documents: {why}. Nothing was changed. "
+            "Check the sources; to remove them anyway, run again with --force",
+            len(gone), total,
+        )
+
+    def _readable_records(self) -> dict[str, DocRecord] | None:
+        """The stored documents for a rebuild: {} with no index, None when it is too damaged to read."""
+        from kb.store import read_records
+
+        try:
+            manifest = self.manifest()
+            if not manifest:
+                return {}
+            return read_records(self.path / str(manifest["generation"]))[0]
+        except (IndexDamagedError, OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def remove(self, doc_id: str, wait: float = 0.0) -> DocRecord:
         """Delete one document and its chunks; KbError when it is not in the index."""
-        with self._lock():
-            base = self.snapshot
+        with self.writing(wait):
+            base = self._current()
             if doc_id not in base.records:
                 raise KbError(f"no document {doc_id!r} in {self.path}: `kb docs` lists the ids")
             rec = base.records[doc_id]
@@ -441,12 +635,10 @@ class KnowledgeBase:
         """
         from kb.dense import DenseIndex
 
-        with self._lock():
-            self._clean_stale()
+        with self.writing():
             if not self.exists():
                 raise KbError(f"no index at {self.path} to re-encode: run `kb ingest PATH...` first")
-            self.reload()
-            base = self.snapshot
+            base = self._current()
             if encoder.max_tokens != self.encoder.max_tokens:
                 raise IndexMismatchError(
                     f"{encoder.name} reads {encoder.max_tokens} tokens, the index {self.path} was chunked for "
@@ -461,20 +653,8 @@ class KnowledgeBase:
             except BaseException:
                 self._encoder = previous
                 raise
-            self._snapshot = Snapshot(base.records, base.chunks, dense, base.lexical)
-            self._manifest = self.manifest()
+            self._install(Snapshot(base.records, base.chunks, dense, base.lexical))
             return len(base.chunks)
-
-    def _known_sources(self) -> list[tuple[str, str]]:
-        """(source, root) of every stored document, read without loading vectors."""
-        manifest = self.manifest()
-        if not manifest:
-            return []
-        from kb.store import read_records
-
-        records, _ = read_records(self.path / manifest["generation"])
-        pairs = {(r.document.source, r.root) for r in records.values()}
-        return sorted(pairs)
 
     def _window_warnings(self, fresh: list[tuple[DocRecord, list[Chunk]]]) -> tuple[str, ...]:
         window = self.encoder.max_tokens - 2
@@ -514,10 +694,14 @@ class KnowledgeBase:
             progress("indexing", 0, 1)
         lexical = self._build_lexical(records, chunks)
         self._write(records, chunks, dense, lexical)
-        self._snapshot = Snapshot(records, chunks, dense, lexical)
-        self._manifest = self.manifest()
+        self._install(Snapshot(records, chunks, dense, lexical))
         if progress:
             progress("indexing", 1, 1)
+
+    def _install(self, snapshot: Snapshot) -> None:
+        """Make what was just written the loaded snapshot, with its manifest."""
+        with self._mutex:
+            self._snapshot, self._manifest = snapshot, self.manifest()
 
     def _encode(self, texts: list[str], progress: Progress | None, encoder: Encoder | None = None) -> np.ndarray:
         encoder = encoder or self.encoder
@@ -532,32 +716,45 @@ class KnowledgeBase:
         return np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
 
     def _write(self, records: dict[str, DocRecord], chunks: list[Chunk], dense, lexical: LexicalIndex) -> None:
-        current = self.manifest().get("generation")
+        """Write a generation beside the current one, then switch the manifest to it.
+
+        On any failure (a full disk, a read-only folder) what was written is removed and
+        the manifest still names the previous generation.
+        """
+        current = self._current_generation()
         # Above every generation on disk: a write killed between its rename and the manifest
         # switch leaves a whole generation no manifest names.
         numbers = [_generation_number(d.name) for d in self.path.glob("gen-*")]
         generation = f"gen-{max([0, *numbers]) + 1:06d}"
         tmp = self.path / f"{generation}.tmp-{os.getpid()}"
-        tmp.mkdir(parents=True)
-        write_records(tmp, list(records.values()), chunks)
-        dense.save(tmp / "dense.faiss")
-        lexical.save(tmp / "lexical")
-        _fsync_tree(tmp)
-        os.rename(tmp, self.path / generation)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "generation": generation,
-            "encoder": encoder_record(self.encoder),
-            "chunking": self._chunking_record(),
-            "lexical": {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION, **lexical.params},
-            "counts": {"documents": len(records), "chunks": len(chunks)},
-            "updated": _now(),
-        }
         staged = self.path / "manifest.json.tmp"
-        staged.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        with open(staged, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(staged, self.path / "manifest.json")
+        try:
+            tmp.mkdir(parents=True)
+            write_records(tmp, list(records.values()), chunks)
+            dense.save(tmp / "dense.faiss")
+            lexical.save(tmp / "lexical")
+            _fsync_tree(tmp)
+            os.rename(tmp, self.path / generation)
+            manifest = {
+                "format_version": FORMAT_VERSION,
+                "generation": generation,
+                "encoder": encoder_record(self.encoder),
+                "chunking": self._chunking_record(),
+                "lexical": {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION, **lexical.params},
+                "counts": {"documents": len(records), "chunks": len(chunks)},
+                "updated": _now(),
+            }
+            staged.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+            with open(staged, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(staged, self.path / "manifest.json")
+        except (OSError, RuntimeError) as exc:
+            # RuntimeError: FAISS reports its own write failures so. Nothing new is named by the manifest.
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self._current_generation() != generation:
+                shutil.rmtree(self.path / generation, ignore_errors=True)
+            staged.unlink(missing_ok=True)
+            raise self._write_error(exc) from None
         _fsync_dir(self.path)
         # Keep the previous generation: a reader that read the old manifest a moment ago may still be loading it.
         keep = {generation, current}
@@ -565,13 +762,31 @@ class KnowledgeBase:
             if old.name not in keep and old.is_dir() and ".tmp-" not in old.name:
                 shutil.rmtree(old, ignore_errors=True)
 
+    def _write_error(self, exc: Exception) -> KbError:
+        """The one-line reason a write failed, and the fix; the index is as it was."""
+        code = getattr(exc, "errno", None)
+        if code == errno.ENOSPC or "No space" in str(exc):
+            reason, fix = "the disk is full", "free some space"
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            reason, fix = "the folder is read-only here", "run as a user who may write it, or set KB_INDEX to another folder"
+        else:
+            reason, fix = getattr(exc, "strerror", None) or str(exc), "check the folder"
+        return KbError(f"cannot write the index at {self.path}: {reason}. Nothing was changed; {fix}, then run again")
+
+    def _current_generation(self) -> str | None:
+        try:
+            return self.manifest().get("generation")
+        except IndexDamagedError:
+            return None
+
     def _clean_stale(self) -> None:
         """Remove half-written generations left by a killed write (we hold the lock)."""
         for tmp in self.path.glob("gen-*.tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
-        (self.path / "manifest.json.tmp").unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            (self.path / "manifest.json.tmp").unlink(missing_ok=True)
         # A generation renamed into place whose manifest switch never happened: no reader can know it.
-        current = self.manifest().get("generation")
+        current = self._current_generation()
         if current:
             for orphan in self.path.glob("gen-*"):
                 if _generation_number(orphan.name) > _generation_number(current) and ".tmp-" not in orphan.name:

@@ -18,8 +18,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import sys
+import threading
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -204,6 +207,11 @@ class OpenVinoEncoder:
     Texts are tokenised in one batch call, sorted by length and sent in
     batches of at most ``batch_size`` rows and ``TOKEN_BUDGET`` padded tokens,
     so little compute goes to padding.
+
+    Safe to share between threads: the model is converted and compiled once
+    (under a lock), and each call to ``encode`` borrows an inference request
+    of its own from a pool, so concurrent callers never run, or read the
+    output of, one another's request.
     """
 
     backend = "openvino"
@@ -228,6 +236,8 @@ class OpenVinoEncoder:
         self.batch_size = batch_size
         self.name = name or path.name
         self.max_tokens = _read_max_seq_length(files)
+        self._init_lock = threading.RLock()  # one conversion and one compilation, whoever asks first
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()  # inference requests not in use
 
     @cached_property
     def _export(self) -> tuple[Path, dict]:
@@ -244,9 +254,23 @@ class OpenVinoEncoder:
             self.__dict__["_export"] = (folder, info)
             return ov.Core().compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
 
-    @cached_property
+    def _warm(self) -> None:
+        """Convert, compile and load the tokenizers once, under the lock (cached_property is not)."""
+        if "_counter" not in self.__dict__:
+            with self._init_lock:
+                self._export, self._compiled, self._tokenizer, self._counter  # noqa: B018
+
+    @contextmanager
     def _request(self):
-        return self._compiled.create_infer_request()
+        """An inference request for this caller alone: an idle one from the pool, or a new one."""
+        try:
+            request = self._idle.get_nowait()
+        except queue.Empty:
+            request = self._compiled.create_infer_request()
+        try:
+            yield request
+        finally:
+            self._idle.put(request)
 
     @property
     def precision(self) -> str:
@@ -278,22 +302,36 @@ class OpenVinoEncoder:
 
     @property
     def dim(self) -> int:
-        return int(self._export[1]["dim"])
+        with self._init_lock:
+            return int(self._export[1]["dim"])
 
     def count_tokens(self, text: str) -> int:
+        if "_counter" not in self.__dict__:
+            with self._init_lock:
+                self._counter  # noqa: B018
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        self._warm()
         _, info = self._export
         # As sentence-transformers does: strip, and lower-case when the model asks for it.
         prepared = [t.strip().lower() if info["do_lower_case"] else t.strip() for t in texts]
         encodings = self._tokenizer.encode_batch(prepared)
         lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
         order = np.argsort(-lengths, kind="stable")
-        request, names = self._request, info["inputs"]
+        names = info["inputs"]
+        with self._request() as request:
+            self._infer(request, names, encodings, lengths, order, out)
+        # Normalise once more in fp32: the graph's own normalisation ran in the inference precision.
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        return np.ascontiguousarray(out / norms, dtype=np.float32)
+
+    def _infer(self, request, names, encodings, lengths, order, out) -> None:
+        """Fill ``out`` batch by batch with ``request``, which this caller alone holds."""
         start = 0
         while start < len(order):
             longest = int(lengths[order[start]])
@@ -309,7 +347,3 @@ class OpenVinoEncoder:
                 types[r, : len(enc.ids)] = enc.type_ids
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             out[rows] = request.infer({n: feed[n] for n in names})[0]
-        # Normalise once more in fp32: the graph's own normalisation ran in the inference precision.
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        return np.ascontiguousarray(out / norms, dtype=np.float32)

@@ -26,11 +26,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def served(built: KnowledgeBase, settings, tmp_path: Path):
+def serve(env: dict, tmp_path: Path):
+    """Run the app on a free port with ``env``; yields its URL."""
     port = free_port()
-    env = {**os.environ, "KB_INDEX": str(settings.index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
-           "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
@@ -55,6 +53,27 @@ def served(built: KnowledgeBase, settings, tmp_path: Path):
         log.close()
 
 
+@pytest.fixture
+def served(built: KnowledgeBase, settings, tmp_path: Path):
+    env = {**os.environ, "KB_INDEX": str(settings.index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
+           "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+    yield from serve(env, tmp_path)
+
+
+@pytest.fixture
+def served_real(corpus: Path, tmp_path: Path):
+    """The app on the packaged model (OpenVINO), over the small corpus, and that knowledge base."""
+    from kb.config import Settings
+
+    kb = KnowledgeBase(Settings(index=tmp_path / "index", uploads=tmp_path / "uploads"))
+    assert not kb.ingest([corpus]).failed
+    env = {**os.environ, "KB_INDEX": str(tmp_path / "index"), "KB_UPLOADS": str(tmp_path / "uploads"),
+           "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+    env.pop("KB_MODEL", None)
+    for url in serve(env, tmp_path):
+        yield url, kb
+
+
 def test_a_question_asked_in_the_browser_gets_a_cited_answer(served: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -74,3 +93,42 @@ def test_a_question_asked_in_the_browser_gets_a_cited_answer(served: str, tmp_pa
         page.screenshot(path=str(tmp_path / "ask.png"), full_page=True)
         browser.close()
     assert (tmp_path / "ask.png").stat().st_size > 10_000
+
+
+SESSION_QUESTIONS = [
+    "How many working days before the meeting must the notice be sent?",
+    "How long are duty records kept now?",
+    "How fast must a major emergency be reported by telephone?",
+    "Who drafts the minutes, and how soon after the meeting?",
+    "How much did the Finance Bureau allocate for pumping equipment?",
+    "Who follows up each decision recorded in the minutes?",
+    "What did the Housing Bureau report on drainage in Harbour District?",
+    "What is the most pages a set of meeting materials may have?",
+]
+
+
+@pytest.mark.slow
+def test_eight_sessions_asking_at_once_each_get_their_own_answer(served_real, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, kb = served_real
+    expected = {q: kb.ask(q).text.split(" [")[0][:50] for q in SESSION_QUESTIONS}
+    assert len(set(expected.values())) == len(SESSION_QUESTIONS)  # eight different answers to tell apart
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        pages = [browser.new_context().new_page() for _ in SESSION_QUESTIONS]
+        for page, question in zip(pages, SESSION_QUESTIONS):
+            page.goto(f"{url}/ask")
+            box = page.get_by_placeholder("Ask about drafting")
+            box.wait_for(timeout=60_000)
+            box.fill(question)
+        for page in pages:  # eight questions in flight on the server at once
+            page.get_by_placeholder("Ask about drafting").press("Enter")
+        for page, question in zip(pages, SESSION_QUESTIONS):
+            # The answer is the first paragraph of the reply; a crossed answer starts with another's sentence.
+            answer = page.locator('[data-testid="stChatMessage"]').nth(1).locator('[data-testid="stMarkdownContainer"]')
+            expect(answer.first).to_contain_text(expected[question], timeout=60_000)
+            assert answer.first.inner_text().startswith(expected[question])
+            assert page.locator('[data-testid="stException"]').count() == 0
+        pages[0].screenshot(path=str(tmp_path / "session-1.png"), full_page=True)
+        browser.close()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kb.encoder import HashingEncoder
+from kb.errors import KbError
 from kb.index import KnowledgeBase
 from kb.uploads import UploadError, ingest_uploads, safe_name, save_upload
 
@@ -106,3 +107,87 @@ def test_other_readers_keep_answering_while_an_ingest_runs(settings, corpus: Pat
     encoder.release.set()
     writer.join(30)
     assert "parking" in kb.snapshot.records
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_upload_refused_by_a_busy_lock_changes_nothing(built: KnowledgeBase, settings) -> None:
+    ingest_uploads(built, [("parking.md", RULE)], "regulation")
+    uploads = Path(settings.uploads)
+    before, generation = _files(uploads), built.manifest()["generation"]
+    other = KnowledgeBase(settings, HashingEncoder())
+    with other.writing():
+        with pytest.raises(KbError, match="another ingest is writing"):
+            ingest_uploads(built, [("parking.md", RULE.replace(b"east", b"west")), ("new.md", RULE)], "regulation")
+    assert _files(uploads) == before  # v1 kept, no new file, no staging left
+    assert not (uploads / ".staging").exists()
+    assert KnowledgeBase(settings, HashingEncoder()).manifest()["generation"] == generation
+
+
+def test_an_upload_waits_in_a_queue_while_another_ingest_runs(built: KnowledgeBase, settings) -> None:
+    other = KnowledgeBase(settings, HashingEncoder())
+    told = threading.Event()
+    results = []
+    with other.writing():
+        upload = threading.Thread(target=lambda: results.extend(
+            ingest_uploads(built, [("parking.md", RULE)], "regulation", wait=30, on_wait=told.set)))
+        upload.start()
+        assert told.wait(10)
+        assert not results
+    upload.join(30)
+    assert [r.status for r in results] == ["added"]
+    assert "parking" in KnowledgeBase(settings, HashingEncoder()).snapshot.records
+
+
+class FailingEncoder(HashingEncoder):
+    def encode(self, texts):
+        if any("west yard" in t for t in texts):
+            raise RuntimeError("the encoder failed half way")
+        return super().encode(texts)
+
+
+def test_an_upload_failing_mid_ingest_keeps_the_earlier_file_and_index(settings) -> None:
+    kb = KnowledgeBase(settings, FailingEncoder())
+    ingest_uploads(kb, [("parking.md", RULE)], "regulation")
+    uploads = Path(settings.uploads)
+    before, generation = _files(uploads), kb.manifest()["generation"]
+    with pytest.raises(RuntimeError, match="half way"):
+        ingest_uploads(kb, [("parking.md", RULE.replace(b"east", b"west"))], "regulation")
+    assert _files(uploads) == before
+    assert kb.manifest()["generation"] == generation
+    assert "east yard" in kb.search("where do official cars park")[0].chunk.text
+
+
+def test_a_disk_error_while_saving_is_a_failed_file_not_a_crash(built: KnowledgeBase, monkeypatch) -> None:
+    import errno
+
+    import kb.uploads
+
+    def full(target, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(kb.uploads, "_write_atomic", full)
+    [result] = ingest_uploads(built, [("parking.md", RULE)], "regulation")
+    assert result.status == "failed"
+    assert "cannot be saved in" in result.reason and "No space left on device" in result.reason
+    assert "free some disk space" in result.reason
+
+
+def test_a_staged_upload_of_a_dead_process_is_finished_or_dropped(built: KnowledgeBase, settings) -> None:
+    from kb.uploads import STAGING, recover_staging
+
+    uploads = Path(settings.uploads)
+    ingest_uploads(built, [("parking.md", RULE)], "regulation")
+    final = uploads / "regulations" / "parking.md"
+    final.write_bytes(b"# older bytes the index no longer holds\n")  # as if killed before the move
+    dead = uploads / STAGING / "999999999-abc" / "regulations"
+    dead.mkdir(parents=True)
+    (dead / "parking.md").write_bytes(RULE)
+    (dead / "orphan.md").write_bytes(b"# never indexed\n")
+    with built.writing():
+        assert recover_staging(built) == 1
+    assert final.read_bytes() == RULE
+    assert not (uploads / "regulations" / "orphan.md").exists()
+    assert not (uploads / STAGING / "999999999-abc").exists()
