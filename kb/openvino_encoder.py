@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import KbError
+from kb.process import pid_alive
 
 EXPORT_VERSION = 1  # bump when the exported graph or the cache layout changes
 TOKEN_BUDGET = 4096  # padded tokens per batch: long passages go 16 at a time, short ones batch_size
@@ -167,7 +168,7 @@ def cached_export(
         return final, info
     root.mkdir(parents=True, exist_ok=True)
     for stale in root.glob(f"{final.name}.*-*"):  # .tmp-PID / .old-PID of a conversion killed part way
-        if not _pid_alive(stale.name.rsplit("-", 1)[-1]):
+        if not pid_alive(stale.name.rsplit("-", 1)[-1]):
             shutil.rmtree(stale, ignore_errors=True)
     tmp = root / f"{final.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -189,16 +190,6 @@ def cached_export(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final, _valid(final, digest) or info
-
-
-def _pid_alive(text: str) -> bool:
-    try:
-        os.kill(int(text), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class OpenVinoEncoder:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 from kb.errors import KbError
+from kb.process import pid_alive
 from kb.types import DOC_TYPES
 
 # Type folders under the uploads folder; the loaders read the type from the folder name.
@@ -212,7 +213,7 @@ def recover_staging(kb) -> int:
     by_source = {rec.document.source: rec.content_hash for rec in kb.snapshot.records.values()}
     moved = 0
     for batch in root.iterdir():
-        if _pid_alive(batch.name.split("-", 1)[0]):
+        if pid_alive(batch.name.split("-", 1)[0]):
             continue
         for copy in (p for p in batch.rglob("*") if p.is_file()):
             final = Path(kb.settings.uploads).resolve() / copy.relative_to(batch)
@@ -223,13 +224,3 @@ def recover_staging(kb) -> int:
                 moved += 1
         shutil.rmtree(batch, ignore_errors=True)
     return moved
-
-
-def _pid_alive(text: str) -> bool:
-    try:
-        os.kill(int(text), 0)
-    except (ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
