@@ -121,7 +121,8 @@ class LoadLimits:
     """What one file may cost to read.
 
     Attributes:
-        max_chars: Most characters of text in one file.
+        max_chars: Most characters of text in one file that is to be chunked (pre-chunked
+            JSONL passages are indexed as given, and not counted).
         max_docx_xml_bytes: Most bytes the XML parts of a DOCX may unpack to.
         follow_symlinks: Follow links that lead out of the ingested folder.
     """
@@ -228,7 +229,8 @@ def load_file(
     rel = _relative(path, root)
     source = _Source(path, make_doc_id(path, root), _type_from_folders(rel, root), data, limits)
     documents = loader(source)
-    chars = sum(len(doc.text) for doc in documents)
+    # Pre-chunked passages (JSONL) are indexed as given; the limit guards the chunker's work.
+    chars = sum(len(doc.text) for doc in documents if not doc.chunks)
     if chars > limits.max_chars:
         raise LoadError(
             f"{path} holds {chars:,} characters, over the limit of {limits.max_chars:,} per file "

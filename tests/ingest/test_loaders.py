@@ -736,3 +736,14 @@ def test_pdf_page_number_lines_are_dropped(tmp_path):
     [doc] = load_file(path)
     assert doc.text == "Article 1 Text of article 1 runs here.\n\nArticle 2 Text of article 2 runs here."
     assert doc.page_starts == (0, len("Article 1 Text of article 1 runs here.") + 2)
+
+
+def test_the_character_limit_spares_pre_chunked_passages(tmp_path):
+    from ingest.loaders import LoadLimits
+
+    rows = [json.dumps({"id": str(i), "text": "word " * 100}) for i in range(50)]
+    path = write(tmp_path / "passages.jsonl", "\n".join(rows).encode())
+    assert len(load_file(path, limits=LoadLimits(max_chars=1000))[0].chunks) == 50
+    text = write(tmp_path / "long.txt", ("word " * 300).encode())
+    with pytest.raises(LoadError, match=r"holds 1,500 characters, over the limit of 1,000 per file"):
+        load_file(text, limits=LoadLimits(max_chars=1000))
