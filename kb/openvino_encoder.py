@@ -192,6 +192,60 @@ def cached_export(
     return final, _valid(final, digest) or info
 
 
+class Runner:
+    """A compiled OpenVINO model shared by threads: a pool of inference requests, batches by length.
+
+    Each ``run`` borrows a request of its own (an idle one, or a new one), so concurrent
+    callers never run, or read the output of, one another's request.
+    """
+
+    def __init__(self, compiled, inputs: list[str], batch_size: int = 64) -> None:
+        self.compiled = compiled
+        self.inputs = inputs
+        self.batch_size = batch_size
+        self._idle: queue.SimpleQueue = queue.SimpleQueue()
+
+    @contextmanager
+    def _request(self):
+        try:
+            request = self._idle.get_nowait()
+        except queue.Empty:
+            request = self.compiled.create_infer_request()
+        try:
+            yield request
+        finally:
+            self._idle.put(request)
+
+    def run(self, encodings: list, width: int) -> np.ndarray:
+        """The model's first output for each tokenizer encoding, as an (n, width) float32 array.
+
+        Encodings are sorted by length and sent in batches of at most ``batch_size`` rows and
+        ``TOKEN_BUDGET`` padded tokens, so little compute goes to padding.
+        """
+        out = np.zeros((len(encodings), width), dtype=np.float32)
+        if not encodings:
+            return out
+        lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
+        order = np.argsort(-lengths, kind="stable")
+        with self._request() as request:
+            start = 0
+            while start < len(order):
+                longest = int(lengths[order[start]])
+                rows = order[start : start + max(1, min(self.batch_size, TOKEN_BUDGET // max(longest, 1)))]
+                start += len(rows)
+                ids = np.zeros((len(rows), longest), dtype=np.int64)
+                mask = np.zeros((len(rows), longest), dtype=np.int64)
+                types = np.zeros((len(rows), longest), dtype=np.int64)
+                for r, i in enumerate(rows):
+                    enc = encodings[i]
+                    ids[r, : len(enc.ids)] = enc.ids
+                    mask[r, : len(enc.ids)] = enc.attention_mask
+                    types[r, : len(enc.ids)] = enc.type_ids
+                feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+                out[rows] = np.asarray(request.infer({n: feed[n] for n in self.inputs})[0]).reshape(len(rows), width)
+        return out
+
+
 class OpenVinoEncoder:
     """A local sentence-transformers model, converted once and run by OpenVINO on the CPU.
 
@@ -228,7 +282,6 @@ class OpenVinoEncoder:
         self.name = name or path.name
         self.max_tokens = _read_max_seq_length(files)
         self._init_lock = threading.RLock()  # one conversion and one compilation, whoever asks first
-        self._idle: queue.SimpleQueue = queue.SimpleQueue()  # inference requests not in use
 
     @cached_property
     def _export(self) -> tuple[Path, dict]:
@@ -245,23 +298,15 @@ class OpenVinoEncoder:
             self.__dict__["_export"] = (folder, info)
             return ov.Core().compile_model(str(folder / "model.xml"), "CPU", {"PERFORMANCE_HINT": "LATENCY"})
 
+    @cached_property
+    def _runner(self) -> Runner:
+        return Runner(self._compiled, self._export[1]["inputs"], self.batch_size)
+
     def _warm(self) -> None:
         """Convert, compile and load the tokenizers once, under the lock (cached_property is not)."""
         if "_counter" not in self.__dict__:
             with self._init_lock:
-                self._export, self._compiled, self._tokenizer, self._counter  # noqa: B018
-
-    @contextmanager
-    def _request(self):
-        """An inference request for this caller alone: an idle one from the pool, or a new one."""
-        try:
-            request = self._idle.get_nowait()
-        except queue.Empty:
-            request = self._compiled.create_infer_request()
-        try:
-            yield request
-        finally:
-            self._idle.put(request)
+                self._export, self._compiled, self._runner, self._tokenizer, self._counter  # noqa: B018
 
     @property
     def precision(self) -> str:
@@ -303,38 +348,14 @@ class OpenVinoEncoder:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
-            return out
+            return np.zeros((0, self.dim), dtype=np.float32)
         self._warm()
         _, info = self._export
         # As sentence-transformers does: strip, and lower-case when the model asks for it.
         prepared = [t.strip().lower() if info["do_lower_case"] else t.strip() for t in texts]
-        encodings = self._tokenizer.encode_batch(prepared)
-        lengths = np.fromiter((len(e.ids) for e in encodings), np.int64, len(encodings))
-        order = np.argsort(-lengths, kind="stable")
-        names = info["inputs"]
-        with self._request() as request:
-            self._infer(request, names, encodings, lengths, order, out)
+        out = self._runner.run(self._tokenizer.encode_batch(prepared), self.dim)
         # Normalise once more in fp32: the graph's own normalisation ran in the inference precision.
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         return np.ascontiguousarray(out / norms, dtype=np.float32)
-
-    def _infer(self, request, names, encodings, lengths, order, out) -> None:
-        """Fill ``out`` batch by batch with ``request``, which this caller alone holds."""
-        start = 0
-        while start < len(order):
-            longest = int(lengths[order[start]])
-            rows = order[start : start + max(1, min(self.batch_size, TOKEN_BUDGET // max(longest, 1)))]
-            start += len(rows)
-            ids = np.zeros((len(rows), longest), dtype=np.int64)
-            mask = np.zeros((len(rows), longest), dtype=np.int64)
-            types = np.zeros((len(rows), longest), dtype=np.int64)
-            for r, i in enumerate(rows):
-                enc = encodings[i]
-                ids[r, : len(enc.ids)] = enc.ids
-                mask[r, : len(enc.ids)] = enc.attention_mask
-                types[r, : len(enc.ids)] = enc.type_ids
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            out[rows] = request.infer({n: feed[n] for n in names})[0]
