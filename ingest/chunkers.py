@@ -81,6 +81,20 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kb.errors import KbError
+from kb.grammar import (  # noqa: F401 -- chinese_numeral_to_int and heading_label are re-exported
+    ARTICLE,
+    CHAPTER,
+    CLAUSE_LEVEL,
+    CN_ITEM,
+    CN_ITEM_IN_ARTICLE,
+    Heading,
+    LETTER,
+    SUB_ITEM,
+    UPPER_LETTER,
+    chinese_numeral_to_int,
+    detect_heading,
+    heading_label,
+)
 from kb.types import Chunk, Document
 
 __all__ = [
@@ -149,304 +163,7 @@ class ChunkingParams:
         }
 
 
-# ---------------------------------------------------------------- numerals
-
-_CN_DIGIT = {
-    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
-}
-_CN_UNIT = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
-_CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_UNIT)
-
-
-def chinese_numeral_to_int(s: str) -> int:
-    """The value of a Chinese numeral (十二 -> 12, 一百零五 -> 105) or of Arabic digits.
-
-    Digit-by-digit forms such as 二〇二四 read as 2024.
-
-    Raises:
-        KbError: ``s`` is empty or holds other characters.
-    """
-    s = s.strip()
-    if s.isdigit():
-        return int(s)
-    if not s or any(ch not in _CN_CHARS for ch in s):
-        raise KbError(f"not a Chinese numeral: {s!r}")
-    if not any(ch in _CN_UNIT for ch in s):
-        if len(s) == 1:
-            return _CN_DIGIT[s]
-        return int("".join(str(_CN_DIGIT[ch]) for ch in s))
-    total = section = digit = 0
-    for ch in s:
-        if ch in _CN_DIGIT:
-            digit = _CN_DIGIT[ch]
-        elif ch == "万":
-            total += (section + digit) * 10_000
-            section = digit = 0
-        else:
-            # A bare unit counts one of itself: 十二 is 12, not 2.
-            section += (digit or 1) * _CN_UNIT[ch]
-            digit = 0
-    return total + section + digit
-
-
-_ROMAN_RE = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
-
-
-def _is_roman(token: str) -> bool:
-    upper = token.upper()
-    return bool(token) and (token.isupper() or token.islower()) and bool(
-        _ROMAN_RE.fullmatch(upper)
-    )
-
-
-# ---------------------------------------------------------------- headings
-
-_PART, _CHAPTER, _CN_ITEM, _SECTION, _ARTICLE = 10, 20, 25, 30, 40
-_SUB_ITEM = 45  # Decision N, Action N
-_CLAUSE_LEVEL = 45  # from here on, headings stay inside a parent that fits
-_CN_ITEM_IN_ARTICLE = 55
-_LETTER, _PAREN_NUM, _UPPER_LETTER, _ROMAN = 60, 68, 69, 70
-
-_CN_NUM = f"[{_CN_CHARS}]+"
-_MD_RE = re.compile(r"(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
-_CN_DIVISION_RE = re.compile(rf"第\s*({_CN_NUM}|\d{{1,4}})\s*([编章节条])")
-_CN_DIVISION_RANK = {"编": _PART, "章": _CHAPTER, "节": _SECTION, "条": _ARTICLE}
-_CN_AGENDA_RE = re.compile(rf"议题\s*({_CN_NUM}|\d{{1,3}})")
-_CN_GROUP_RE = re.compile(
-    r"(会议决定|会议决议|决定事项|决议事项|议定事项|决定|决议|督办事项|任务分工|"
-    r"行动项|待办事项|落实事项)\s*(?:[:：]|$)"
-)
-_CN_ITEM_RE = re.compile(rf"({_CN_NUM})、")
-_CN_PAREN_RE = re.compile(rf"[（(]\s*({_CN_NUM})\s*[）)]")
-# After 第十二条 in running text ("第十二条的规定", "第十二条第二款") rather than a heading.
-_CN_RUNNING = ("的", "之", "规定", "所", "中", "和", "及", "或", "与", "至", "到",
-               "、", "，", ",", "第", "款", "项", "。", "；", "以")
-_EN_DIVISION_RE = re.compile(
-    r"(?i:(part|chapter|section|article|rule))\s+"
-    r"(\d{1,4}(?:\.\d{1,3})*(?:bis|ter|[a-z])?|[IVXLC]{1,8})(?![\w.]*\w)"
-)
-_EN_DIVISION_RANK = {
-    "part": _PART, "chapter": _CHAPTER, "section": _SECTION,
-    "article": _ARTICLE, "rule": _ARTICLE,
-}
-_EN_ITEM_RE = re.compile(
-    r"(?i:(agenda\s+item|action\s+item|action\s+point|item|decision|resolution|action))"
-    r"\s+(\d{1,3}|[IVX]{1,6})(?!\w)"
-)
-_EN_GROUP_RE = re.compile(
-    r"(?i:(decisions?|resolutions?|action\s+items?|action\s+points?|actions|"
-    r"follow[- ]up\s+actions?|agreed\s+actions?))\s*(?:[:：]|$)"
-)
-_NUMBER_RE = re.compile(r"\d{1,3}(?:[.．]\d{1,3})*")
-_SUB_RULE_RE = re.compile(r"\.\(\d{1,3}\)|\.Guidance(?:\.\d{1,3}\.?)?|\)")
-_PAREN_RE = re.compile(r"[(（]\s*([A-Za-z]{1,5}|\d{1,3})\s*[)）]")
-_SENTENCE_END = (".", "。", ";", "；")
-_NON_SPACE = re.compile(r"\S")
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
-
-
-@dataclass
-class _Heading:
-    """One recognised heading line; rank None means a plain Markdown heading."""
-
-    kind: str
-    marker: str
-    rank: int | None
-    container: bool  # a lone one (nothing under it) is carried into the next chunk
-    token: str = ""  # the letter or numeral of (x)-style items, the value of 一、 items
-    md_level: int | None = None
-    label: str = ""
-    titled: bool = True  # the line is a title, not a sentence of content
-    start: int = 0
-    line_end: int = 0
-
-
-def _en_heading_follows(rest: str) -> bool:
-    """Whether text after "Article 12" reads like a heading, not running text."""
-    if not rest:
-        return True
-    if rest[0] in ".:：-–—":
-        return True
-    if rest[0].isspace():
-        nxt = rest.lstrip()
-        return not nxt or not (nxt[0].islower() or nxt[0] in ",;")
-    return False
-
-
-def _cn_heading_follows(rest: str) -> bool:
-    return not rest or rest[0].isspace() or not rest.startswith(_CN_RUNNING)
-
-
-def _match_marker(clean: str) -> _Heading | None:
-    """The structural marker at the start of a cleaned heading line, if any."""
-    first = clean[:1]
-    if first == "第":
-        m = _CN_DIVISION_RE.match(clean)
-        if m and _cn_heading_follows(clean[m.end():]):
-            unit = m.group(2)
-            return _Heading(
-                "article" if unit == "条" else "division",
-                f"第{m.group(1)}{unit}", _CN_DIVISION_RANK[unit], unit != "条",
-            )
-        return None
-    if first == "议":
-        m = _CN_AGENDA_RE.match(clean)
-        if m and _cn_heading_follows(clean[m.end():]):
-            return _Heading("agenda", f"议题{m.group(1)}", _ARTICLE, True)
-    if _is_cjk(first):
-        m = _CN_GROUP_RE.match(clean)
-        if m:
-            return _Heading("group", m.group(1), _ARTICLE, True)
-        m = _CN_ITEM_RE.match(clean)
-        if m:
-            return _Heading("cn_item", m.group(0), _CN_ITEM, True)
-        return None
-    if first in "(（":
-        m = _CN_PAREN_RE.match(clean)
-        if m:
-            return _Heading("cn_paren", m.group(0), _LETTER, False)
-        return _match_paren(clean)
-    if first.isdigit():
-        return _match_number(clean)
-    if first.isalpha():
-        m = _EN_DIVISION_RE.match(clean)
-        if m and _en_heading_follows(clean[m.end():]):
-            word, number = m.group(1).lower(), m.group(2)
-            if number[0].isdigit() or _is_roman(number):
-                depth = number.count(".")
-                rank = _EN_DIVISION_RANK[word]
-                if rank in (_SECTION, _ARTICLE):
-                    rank += min(depth, 4)
-                return _Heading(
-                    "article" if rank >= _ARTICLE else "division",
-                    f"{m.group(1)} {number}", rank, rank < _ARTICLE,
-                )
-        m = _EN_ITEM_RE.match(clean)
-        if m and _en_heading_follows(clean[m.end():]):
-            word = " ".join(m.group(1).split())
-            is_agenda = word.lower() in ("agenda item", "item")
-            return _Heading(
-                "agenda" if is_agenda else "sub_item",
-                f"{word} {m.group(2)}",
-                _ARTICLE if is_agenda else _SUB_ITEM,
-                is_agenda,
-            )
-        m = _EN_GROUP_RE.match(clean)
-        if m:
-            return _Heading("group", " ".join(m.group(1).split()), _ARTICLE, True)
-    return None
-
-
-def _match_number(clean: str) -> _Heading | None:
-    m = _NUMBER_RE.match(clean)
-    if not m:
-        return None
-    number = m.group(0)
-    rest = clean[m.end():]
-    depth = number.count(".") + number.count("．") + 1
-    sub = _SUB_RULE_RE.match(rest)
-    if sub and (sub.end() == len(rest) or rest[sub.end()].isspace()):
-        # Rulebook numbering below a rule: "4.1.1.(3)", "1.2.1.Guidance", "1.2.1.Guidance.1.", "92)".
-        marker = number + sub.group(0).rstrip(".")
-        return _Heading("clause", marker, 50 + min(depth + (2 if sub.group(0).count(".") > 1 else 1), 9), False)
-    punct = ""
-    if rest[:1] == "、":
-        punct, rest = "、", rest[1:]
-    elif rest[:1] in (".", "．"):
-        punct, rest = rest[0], rest[1:]
-        if rest and not (rest[0].isspace() or _is_cjk(rest[0])):
-            return None
-    else:
-        # "3.2 Scope" is a clause; "2.5 million" or a lone "3.5" is not.
-        if depth < 2 or not rest or not rest[0].isspace():
-            return None
-        nxt = rest.lstrip()
-        if not nxt or nxt[0].islower():
-            return None
-    body = rest.lstrip()
-    chinese = bool(body) and _is_cjk(body[0])
-    rank = (60 if chinese else 50) + min(depth, 6)
-    marker = number + punct if depth == 1 else number
-    return _Heading("clause", marker, rank, False)
-
-
-def _match_paren(clean: str) -> _Heading | None:
-    m = _PAREN_RE.match(clean)
-    if not m:
-        return None
-    token = m.group(1)
-    marker = m.group(0).replace(" ", "")
-    if token.isdigit():
-        return _Heading("paren_num", marker, _PAREN_NUM, False)
-    if len(token) == 1 and token.lower() in "ivx":
-        # (i) may be the letter after (h); _resolve decides from the open items.
-        return _Heading("roman?", marker, _ROMAN, False, token=token)
-    if len(token) == 1:
-        rank = _UPPER_LETTER if token.isupper() else _LETTER
-        return _Heading("letter", marker, rank, False, token=token)
-    if _is_roman(token) and token.lower().strip("ivx") == "":
-        return _Heading("roman", marker, _ROMAN, False, token=token)
-    return None
-
-
-def _collapse(s: str) -> str:
-    return " ".join(s.split())
-
-
-def _label_for(clean: str, marker: str) -> str:
-    s = _collapse(clean)
-    # A full-width comma ("……发出，并包括下列内容：") marks a sentence, not a title.
-    if len(s) <= 60 and not s.endswith(_SENTENCE_END + ("，", ",")) and "，" not in s:
-        return s.rstrip(":：").rstrip() or marker
-    return marker
-
-
-# A line indented this deep continues the line above it (the second entry of an
-# "Attachments: 1. ..." note, a wrapped list item), whatever it starts with.
-_CONTINUATION_INDENT = 8
-
-
-def _detect(line: str) -> _Heading | None:
-    """The heading on one line, without context from the rest of the document."""
-    s = line.strip()
-    if not s or len(line) - len(line.lstrip()) >= _CONTINUATION_INDENT:
-        return None
-    md_level = None
-    m = _MD_RE.match(s) if s[0] == "#" else None
-    if m:
-        md_level, s = len(m.group(1)), m.group(2)
-    clean = s.replace("**", "").strip()
-    if not clean:
-        return None
-    heading = _match_marker(clean)
-    if heading is None:
-        if md_level is None:
-            return None
-        label = _collapse(clean).rstrip(":：").rstrip() or _collapse(clean)
-        heading = _Heading("heading", label, None, True)
-        heading.label = label
-    else:
-        heading.label = _label_for(clean, heading.marker)
-        bare = _collapse(clean).rstrip(":：").rstrip()
-        heading.titled = heading.label != heading.marker or bare == heading.marker
-    heading.md_level = md_level
-    return heading
-
-
-def heading_label(line: str) -> str | None:
-    """The section label a heading line gives ("Article 12", "第三章 会议"), or None.
-
-    Judged on the line alone: a single ``(i)`` counts as a Roman numeral.
-    """
-    heading = _detect(line)
-    return heading.label if heading else None
-
-
-def _pops(open_: _Heading, new: _Heading) -> bool:
+def _pops(open_: Heading, new: Heading) -> bool:
     """Whether ``new`` closes the open heading ``open_`` (same or deeper rank)."""
     if new.rank is None:  # a plain Markdown heading
         return open_.md_level is None or open_.md_level >= new.md_level
@@ -462,7 +179,7 @@ def _pops(open_: _Heading, new: _Heading) -> bool:
 
 @dataclass(eq=False)
 class _Node:
-    heading: _Heading | None
+    heading: Heading | None
     start: int
     end: int
     path: str
@@ -475,7 +192,7 @@ class _Node:
 _PREDECESSOR = {"i": "h", "v": "u", "x": "w", "I": "H", "V": "U", "X": "W"}
 
 
-def _resolve(heading: _Heading, stack: list[_Node]) -> None:
+def _resolve(heading: Heading, stack: list[_Node]) -> None:
     """Fix the ranks that depend on the open headings."""
     if heading.kind == "cn_item":
         value = chinese_numeral_to_int(heading.marker[:-1])
@@ -487,31 +204,31 @@ def _resolve(heading: _Heading, stack: list[_Node]) -> None:
             heading.rank = follows.rank
         elif items and value != 1:
             heading.rank = items[0].rank
-        elif any(_ARTICLE <= (n.heading.rank or 0) <= _SUB_ITEM for n in stack):
-            heading.rank = _CN_ITEM_IN_ARTICLE
-        heading.container = heading.rank == _CN_ITEM
+        elif any(ARTICLE <= (n.heading.rank or 0) <= SUB_ITEM for n in stack):
+            heading.rank = CN_ITEM_IN_ARTICLE
+        heading.container = heading.rank == CN_ITEM
         heading.token = str(value)
     elif heading.kind == "roman?":
         letter = next((n.heading for n in reversed(stack) if n.heading.kind == "letter"), None)
         if letter is not None and letter.token == _PREDECESSOR[heading.token]:
             heading.kind = "letter"
-            heading.rank = _UPPER_LETTER if heading.token.isupper() else _LETTER
+            heading.rank = UPPER_LETTER if heading.token.isupper() else LETTER
         else:
             heading.kind = "roman"
 
 
-def _find_headings(text: str) -> list[_Heading]:
-    headings: list[_Heading] = []
+def _find_headings(text: str) -> list[Heading]:
+    headings: list[Heading] = []
     lines = text.splitlines(keepends=True)
     offset = 0
     for i, line in enumerate(lines):
-        heading = _detect(line)
+        heading = detect_heading(line)
         if heading is not None:
             heading.start, heading.line_end = offset, offset + len(line)
             if heading.md_level is None and heading.label != heading.marker and i + 1 < len(lines):
                 # A heading line that runs on ("Article 12 The Secretary shall\nsend ...").
                 nxt = lines[i + 1].strip()
-                if nxt and nxt[0].islower() and _detect(lines[i + 1]) is None:
+                if nxt and nxt[0].islower() and detect_heading(lines[i + 1]) is None:
                     heading.label, heading.titled = heading.marker, False
             headings.append(heading)
         offset += len(line)
@@ -538,7 +255,7 @@ def _build_tree(text: str) -> _Node:
     for node in reversed(nodes):  # children come after their parent
         heading = node.heading
         # Markdown headings always mark units, whatever their marker.
-        is_unit = heading.md_level is not None or heading.rank < _CLAUSE_LEVEL
+        is_unit = heading.md_level is not None or heading.rank < CLAUSE_LEVEL
         if is_unit or node.has_unit_below:
             node.parent.has_unit_below = True
         node.lone = (
@@ -562,6 +279,7 @@ class _Unit:
     tokens: int
 
 
+_NON_SPACE = re.compile(r"\S")
 _SEPARATORS = [
     "\n\n", "\n", ". ", "? ", "! ", "。", "！", "？", "；", "; ", ", ", "，", " ", "",
 ]
@@ -598,7 +316,7 @@ class _Chunker:
             # heading is cited on its own: it never merges with its neighbours.
             heading = node.heading
             cited = heading is not None and (
-                heading.md_level is not None or (heading.rank or _CLAUSE_LEVEL) < _CLAUSE_LEVEL
+                heading.md_level is not None or (heading.rank or CLAUSE_LEVEL) < CLAUSE_LEVEL
             )
             group = None if cited else node.parent
             if self.emit_if_fits(node.start, node.end, node.path, group):

@@ -60,7 +60,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 def _informative(sentence: str) -> bool:
     """Long enough to say something, and not a bare heading line."""
-    from ingest.chunkers import heading_label
+    from kb.grammar import heading_label
 
     flat = " ".join(sentence.split())
     if heading_label(flat) == flat.rstrip(":："):

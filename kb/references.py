@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.chunkers import chinese_numeral_to_int
+from kb.grammar import chinese_numeral_to_int
 
 Ref = tuple[str, str]
 

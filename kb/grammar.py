@@ -1,0 +1,319 @@
+"""The office's grammar, in one place: headings, numbering, outcome sections and kinds of document.
+
+The chunker splits documents along these headings, the search reads
+references with the same numerals, and the answerer knows a heading line, a
+list item and the decisions of minutes by them; none keeps a copy of its own.
+
+A heading is recognised on its line alone (``detect_heading``):
+
+* Markdown ``#`` .. ``######`` (``**bold**`` markers are dropped);
+* English ``Part``/``Chapter``/``Section``/``Article``/``Rule`` + Arabic or Roman
+  number; numbered clauses ``1.``, ``1.1``, ``1.1.2``; ``(a)``, ``(iv)``, ``(1)``;
+* Chinese ``第…编/章/节/条``, ``一、``, ``（一）``;
+* minutes: ``Agenda item 1``, ``议题一``, ``Decisions``, ``Decision 3``, ``决定``,
+  ``Action items``, ``督办事项`` ...
+
+Each heading has a rank (outermost first; see ingest.chunkers for how ranks nest).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kb.errors import KbError
+
+# ---------------------------------------------------------------- numerals
+
+_CN_DIGIT = {
+    "零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
+    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_CN_CHARS = "".join(_CN_DIGIT) + "".join(_CN_UNIT)
+
+
+def chinese_numeral_to_int(s: str) -> int:
+    """The value of a Chinese numeral (十二 -> 12, 一百零五 -> 105) or of Arabic digits.
+
+    Digit-by-digit forms such as 二〇二四 read as 2024.
+
+    Raises:
+        KbError: ``s`` is empty or holds other characters.
+    """
+    s = s.strip()
+    if s.isdigit():
+        return int(s)
+    if not s or any(ch not in _CN_CHARS for ch in s):
+        raise KbError(f"not a Chinese numeral: {s!r}")
+    if not any(ch in _CN_UNIT for ch in s):
+        if len(s) == 1:
+            return _CN_DIGIT[s]
+        return int("".join(str(_CN_DIGIT[ch]) for ch in s))
+    total = section = digit = 0
+    for ch in s:
+        if ch in _CN_DIGIT:
+            digit = _CN_DIGIT[ch]
+        elif ch == "万":
+            total += (section + digit) * 10_000
+            section = digit = 0
+        else:
+            # A bare unit counts one of itself: 十二 is 12, not 2.
+            section += (digit or 1) * _CN_UNIT[ch]
+            digit = 0
+    return total + section + digit
+
+
+_ROMAN_RE = re.compile(r"M{0,3}(CM|CD|D?C{0,3})(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})")
+
+
+def _is_roman(token: str) -> bool:
+    upper = token.upper()
+    return bool(token) and (token.isupper() or token.islower()) and bool(
+        _ROMAN_RE.fullmatch(upper)
+    )
+
+
+# ---------------------------------------------------------------- headings
+
+PART, CHAPTER, CN_ITEM, SECTION, ARTICLE = 10, 20, 25, 30, 40
+SUB_ITEM = 45  # Decision N, Action N
+CLAUSE_LEVEL = 45  # from here on, headings stay inside a parent that fits
+CN_ITEM_IN_ARTICLE = 55
+LETTER, PAREN_NUM, UPPER_LETTER, ROMAN = 60, 68, 69, 70
+
+_CN_NUM = f"[{_CN_CHARS}]+"
+_MD_RE = re.compile(r"(#{1,6})\s+(.*?)(?:\s+#+)?\s*$")
+_CN_DIVISION_RE = re.compile(rf"第\s*({_CN_NUM}|\d{{1,4}})\s*([编章节条])")
+_CN_DIVISION_RANK = {"编": PART, "章": CHAPTER, "节": SECTION, "条": ARTICLE}
+_CN_AGENDA_RE = re.compile(rf"议题\s*({_CN_NUM}|\d{{1,3}})")
+_CN_GROUP_RE = re.compile(
+    r"(会议决定|会议决议|决定事项|决议事项|议定事项|决定|决议|督办事项|任务分工|"
+    r"行动项|待办事项|落实事项)\s*(?:[:：]|$)"
+)
+_CN_ITEM_RE = re.compile(rf"({_CN_NUM})、")
+_CN_PAREN_RE = re.compile(rf"[（(]\s*({_CN_NUM})\s*[）)]")
+# After 第十二条 in running text ("第十二条的规定", "第十二条第二款") rather than a heading.
+_CN_RUNNING = ("的", "之", "规定", "所", "中", "和", "及", "或", "与", "至", "到",
+               "、", "，", ",", "第", "款", "项", "。", "；", "以")
+_EN_DIVISION_RE = re.compile(
+    r"(?i:(part|chapter|section|article|rule))\s+"
+    r"(\d{1,4}(?:\.\d{1,3})*(?:bis|ter|[a-z])?|[IVXLC]{1,8})(?![\w.]*\w)"
+)
+_EN_DIVISION_RANK = {
+    "part": PART, "chapter": CHAPTER, "section": SECTION,
+    "article": ARTICLE, "rule": ARTICLE,
+}
+_EN_ITEM_RE = re.compile(
+    r"(?i:(agenda\s+item|action\s+item|action\s+point|item|decision|resolution|action))"
+    r"\s+(\d{1,3}|[IVX]{1,6})(?!\w)"
+)
+_EN_GROUP_RE = re.compile(
+    r"(?i:(decisions?|resolutions?|action\s+items?|action\s+points?|actions|"
+    r"follow[- ]up\s+actions?|agreed\s+actions?))\s*(?:[:：]|$)"
+)
+_NUMBER_RE = re.compile(r"\d{1,3}(?:[.．]\d{1,3})*")
+_SUB_RULE_RE = re.compile(r"\.\(\d{1,3}\)|\.Guidance(?:\.\d{1,3}\.?)?|\)")
+_PAREN_RE = re.compile(r"[(（]\s*([A-Za-z]{1,5}|\d{1,3})\s*[)）]")
+_SENTENCE_END = (".", "。", ";", "；")
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+@dataclass
+class Heading:
+    """One recognised heading line; rank None means a plain Markdown heading."""
+
+    kind: str
+    marker: str
+    rank: int | None
+    container: bool  # a lone one (nothing under it) is carried into the next chunk
+    token: str = ""  # the letter or numeral of (x)-style items, the value of 一、 items
+    md_level: int | None = None
+    label: str = ""
+    titled: bool = True  # the line is a title, not a sentence of content
+    start: int = 0
+    line_end: int = 0
+
+
+def _en_heading_follows(rest: str) -> bool:
+    """Whether text after "Article 12" reads like a heading, not running text."""
+    if not rest:
+        return True
+    if rest[0] in ".:：-–—":
+        return True
+    if rest[0].isspace():
+        nxt = rest.lstrip()
+        return not nxt or not (nxt[0].islower() or nxt[0] in ",;")
+    return False
+
+
+def _cn_heading_follows(rest: str) -> bool:
+    return not rest or rest[0].isspace() or not rest.startswith(_CN_RUNNING)
+
+
+def _match_marker(clean: str) -> Heading | None:
+    """The structural marker at the start of a cleaned heading line, if any."""
+    first = clean[:1]
+    if first == "第":
+        m = _CN_DIVISION_RE.match(clean)
+        if m and _cn_heading_follows(clean[m.end():]):
+            unit = m.group(2)
+            return Heading(
+                "article" if unit == "条" else "division",
+                f"第{m.group(1)}{unit}", _CN_DIVISION_RANK[unit], unit != "条",
+            )
+        return None
+    if first == "议":
+        m = _CN_AGENDA_RE.match(clean)
+        if m and _cn_heading_follows(clean[m.end():]):
+            return Heading("agenda", f"议题{m.group(1)}", ARTICLE, True)
+    if _is_cjk(first):
+        m = _CN_GROUP_RE.match(clean)
+        if m:
+            return Heading("group", m.group(1), ARTICLE, True)
+        m = _CN_ITEM_RE.match(clean)
+        if m:
+            return Heading("cn_item", m.group(0), CN_ITEM, True)
+        return None
+    if first in "(（":
+        m = _CN_PAREN_RE.match(clean)
+        if m:
+            return Heading("cn_paren", m.group(0), LETTER, False)
+        return _match_paren(clean)
+    if first.isdigit():
+        return _match_number(clean)
+    if first.isalpha():
+        m = _EN_DIVISION_RE.match(clean)
+        if m and _en_heading_follows(clean[m.end():]):
+            word, number = m.group(1).lower(), m.group(2)
+            if number[0].isdigit() or _is_roman(number):
+                depth = number.count(".")
+                rank = _EN_DIVISION_RANK[word]
+                if rank in (SECTION, ARTICLE):
+                    rank += min(depth, 4)
+                return Heading(
+                    "article" if rank >= ARTICLE else "division",
+                    f"{m.group(1)} {number}", rank, rank < ARTICLE,
+                )
+        m = _EN_ITEM_RE.match(clean)
+        if m and _en_heading_follows(clean[m.end():]):
+            word = " ".join(m.group(1).split())
+            is_agenda = word.lower() in ("agenda item", "item")
+            return Heading(
+                "agenda" if is_agenda else "sub_item",
+                f"{word} {m.group(2)}",
+                ARTICLE if is_agenda else SUB_ITEM,
+                is_agenda,
+            )
+        m = _EN_GROUP_RE.match(clean)
+        if m:
+            return Heading("group", " ".join(m.group(1).split()), ARTICLE, True)
+    return None
+
+
+def _match_number(clean: str) -> Heading | None:
+    m = _NUMBER_RE.match(clean)
+    if not m:
+        return None
+    number = m.group(0)
+    rest = clean[m.end():]
+    depth = number.count(".") + number.count("．") + 1
+    sub = _SUB_RULE_RE.match(rest)
+    if sub and (sub.end() == len(rest) or rest[sub.end()].isspace()):
+        # Rulebook numbering below a rule: "4.1.1.(3)", "1.2.1.Guidance", "1.2.1.Guidance.1.", "92)".
+        marker = number + sub.group(0).rstrip(".")
+        return Heading("clause", marker, 50 + min(depth + (2 if sub.group(0).count(".") > 1 else 1), 9), False)
+    punct = ""
+    if rest[:1] == "、":
+        punct, rest = "、", rest[1:]
+    elif rest[:1] in (".", "．"):
+        punct, rest = rest[0], rest[1:]
+        if rest and not (rest[0].isspace() or _is_cjk(rest[0])):
+            return None
+    else:
+        # "3.2 Scope" is a clause; "2.5 million" or a lone "3.5" is not.
+        if depth < 2 or not rest or not rest[0].isspace():
+            return None
+        nxt = rest.lstrip()
+        if not nxt or nxt[0].islower():
+            return None
+    body = rest.lstrip()
+    chinese = bool(body) and _is_cjk(body[0])
+    rank = (60 if chinese else 50) + min(depth, 6)
+    marker = number + punct if depth == 1 else number
+    return Heading("clause", marker, rank, False)
+
+
+def _match_paren(clean: str) -> Heading | None:
+    m = _PAREN_RE.match(clean)
+    if not m:
+        return None
+    token = m.group(1)
+    marker = m.group(0).replace(" ", "")
+    if token.isdigit():
+        return Heading("paren_num", marker, PAREN_NUM, False)
+    if len(token) == 1 and token.lower() in "ivx":
+        # (i) may be the letter after (h); _resolve decides from the open items.
+        return Heading("roman?", marker, ROMAN, False, token=token)
+    if len(token) == 1:
+        rank = UPPER_LETTER if token.isupper() else LETTER
+        return Heading("letter", marker, rank, False, token=token)
+    if _is_roman(token) and token.lower().strip("ivx") == "":
+        return Heading("roman", marker, ROMAN, False, token=token)
+    return None
+
+
+def _collapse(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _label_for(clean: str, marker: str) -> str:
+    s = _collapse(clean)
+    # A full-width comma ("……发出，并包括下列内容：") marks a sentence, not a title.
+    if len(s) <= 60 and not s.endswith(_SENTENCE_END + ("，", ",")) and "，" not in s:
+        return s.rstrip(":：").rstrip() or marker
+    return marker
+
+
+# A line indented this deep continues the line above it (the second entry of an
+# "Attachments: 1. ..." note, a wrapped list item), whatever it starts with.
+_CONTINUATION_INDENT = 8
+
+
+def detect_heading(line: str) -> Heading | None:
+    """The heading on one line, without context from the rest of the document."""
+    s = line.strip()
+    if not s or len(line) - len(line.lstrip()) >= _CONTINUATION_INDENT:
+        return None
+    md_level = None
+    m = _MD_RE.match(s) if s[0] == "#" else None
+    if m:
+        md_level, s = len(m.group(1)), m.group(2)
+    clean = s.replace("**", "").strip()
+    if not clean:
+        return None
+    heading = _match_marker(clean)
+    if heading is None:
+        if md_level is None:
+            return None
+        label = _collapse(clean).rstrip(":：").rstrip() or _collapse(clean)
+        heading = Heading("heading", label, None, True)
+        heading.label = label
+    else:
+        heading.label = _label_for(clean, heading.marker)
+        bare = _collapse(clean).rstrip(":：").rstrip()
+        heading.titled = heading.label != heading.marker or bare == heading.marker
+    heading.md_level = md_level
+    return heading
+
+
+def heading_label(line: str) -> str | None:
+    """The section label a heading line gives ("Article 12", "第三章 会议"), or None.
+
+    Judged on the line alone: a single ``(i)`` counts as a Roman numeral.
+    """
+    heading = detect_heading(line)
+    return heading.label if heading else None
