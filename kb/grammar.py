@@ -42,7 +42,7 @@ GRAMMAR: dict[str, str] = {
                            r"第?\s*(?P<n>\d+)\s*号",
     # "10 April 2023": day first without a leading zero, the month in full, the year in full.
     "date": rf"(?P<day>[1-9]|[12]\d|3[01]) (?P<month>{_MONTH}) (?P<year>(?:19|20)\d\d)",
-    "date_loose": rf"(?:\d{{1,2}}\s+(?:{_MONTH}|{_MONTH_ABBR})\.?,?\s+\d{{2,4}}"
+    "date_loose": rf"(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTH}|{_MONTH_ABBR})\.?,?\s+\d{{2,4}}"
                   rf"|(?:{_MONTH}|{_MONTH_ABBR})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{2,4}}"
                   r"|\d{4}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{1,2}|\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4})",
     # "2024年3月5日": Arabic numerals, the year in full, no leading zeros in month or day.

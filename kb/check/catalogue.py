@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from kb.grammar import DocNumber, number_key, parse_number
 from kb.references import Ref, label_refs
@@ -56,7 +57,24 @@ class Catalogue:
 
     @classmethod
     def from_snapshot(cls, snapshot) -> Catalogue:
+        """The catalogue of a loaded index (kb.snapshot.Snapshot)."""
         return cls(snapshot.records, snapshot.chunks)
+
+    @classmethod
+    def from_files(cls, paths: list[Path]) -> Catalogue:
+        """The catalogue an index of these files and folders would hold, read straight from the files
+        (no chunks, no embedding): for evaluations that need the documents but not search.
+
+        Raises:
+            KbError: A file that cannot be loaded (the loader's message).
+        """
+        from ingest.loaders import iter_files, load_file
+
+        records = {}
+        for path, root in iter_files(paths):
+            for doc in load_file(path, root):
+                records[doc.doc_id] = DocRecord(doc, "", str(root), "", 0)
+        return cls(records)
 
     def document(self, doc_id: str) -> Document | None:
         record = self.records.get(doc_id)

@@ -40,9 +40,41 @@ class _Fields(dict):
         return ""
 
 
-def label(element: str) -> str:
-    """'attachment_note' -> 'attachment note'."""
-    return element.removeprefix("layout.").replace("_", " ")
+# The prose a check puts in {detail}, in the rule set's language.
+_PHRASES = {
+    "en": {
+        "order": "the {b} comes before the {a}",
+        "level": "heading {marker} is at level {level}, but no level {parent} heading opens it",
+        "repeats": "heading {marker} repeats the number before it: expected {expected} at level {level}",
+        "skips": "heading {marker} skips a number: expected {expected} at level {level}",
+        "back": "heading {marker} goes back in the numbering: expected {expected} at level {level}",
+        "equal": "the {a} says {va}, the {b} says {vb}",
+        "count": "the {a} lists {na}, the draft has {nb}",
+        "item": "item {n} is \"{x}\" in the {a} and \"{y}\" in the {b}",
+        "subset": "{text} is not in the {b}",
+    },
+    "zh": {
+        "order": "{b}排在{a}之前",
+        "level": "“{marker}”是第{level}层序数，但上面没有第{parent}层序数",
+        "repeats": "“{marker}”与上一个同层序数重复，应为{expected}",
+        "skips": "“{marker}”跳号，应为{expected}",
+        "back": "“{marker}”倒序，应为{expected}",
+        "equal": "{a}为{va}，{b}为{vb}",
+        "count": "{a}列了{na}项，实有{nb}项",
+        "item": "第{n}项在{a}中为“{x}”，在{b}中为“{y}”",
+        "subset": "{text}不在{b}中",
+    },
+}
+
+
+def _say(ctx: Context, key: str, **values: object) -> str:
+    return _PHRASES.get(ctx.rules.language, _PHRASES["en"])[key].format(**values)
+
+
+def label(element: str, ctx: Context | None = None) -> str:
+    """How messages name an element: its spec's label, else 'attachment_note' -> 'attachment note'."""
+    spec = ctx.rules.elements.get(element) if ctx is not None else None
+    return spec.label if spec is not None and spec.label else element.removeprefix("layout.").replace("_", " ")
 
 
 def _quote(line: Line | None, span: tuple[int, int] | None = None) -> str:
@@ -99,10 +131,10 @@ def check_element(ctx: Context, rule: Rule) -> list[Finding]:
     if wanted and not occurrences:
         near = ctx.anatomy.first(rule.params["near"]) if "near" in rule.params else None
         line = near.line if near is not None else None
-        return [finding(ctx, rule, line, _quote(line), element=label(element))]
+        return [finding(ctx, rule, line, _quote(line), element=label(element, ctx))]
     if not wanted and occurrences:
         first = occurrences[0]
-        return [finding(ctx, rule, first.line, _quote(first.line), element=label(element))]
+        return [finding(ctx, rule, first.line, _quote(first.line), element=label(element, ctx))]
     return []
 
 
@@ -119,6 +151,12 @@ def _line_of(found: Found, offset: int) -> tuple[Line | None, int]:
     return found.line, 0
 
 
+def _item_line(found: Found, item: dict[str, str]) -> Line | None:
+    """The line of ``found`` an item was read from (the first holding its text)."""
+    text = item.get("_", "")
+    return next((line for line in found.lines if text and text in line.text), found.line)
+
+
 def check_pattern(ctx: Context, rule: Rule) -> list[Finding]:
     p = rule.params
     element = p["element"]
@@ -130,18 +168,19 @@ def check_pattern(ctx: Context, rule: Rule) -> list[Finding]:
         measured = ctx.draft.layout.describe(name)
         bad = ("match" in p and (value is None or not p["match"].search(str(value)))) or (
             "forbid" in p and value is not None and p["forbid"].search(str(value)))
-        return [finding(ctx, rule, None, measured, measured=measured, element=label(element))] if bad else []
+        return [finding(ctx, rule, None, measured, measured=measured, element=label(element, ctx))] if bad else []
     out: list[Finding] = []
     limit = p.get("at_most", MAX_FINDINGS_PER_RULE)
     for found in ctx.anatomy.get(element):
         if p.get("items"):
-            values = [(item.get(p.get("group", "name")) or item.get("_", ""), found.line, None) for item in found.items]
+            values = [(item.get(p.get("group", "name")) or item.get("_", ""), _item_line(found, item), None)
+                      for item in found.items]
         else:
             values = [(found.groups.get(p["group"], "") if "group" in p else found.text, found.line, None)]
         for value, line, _ in values:
             if "match" in p and not p["match"].search(value):
                 out.append(finding(ctx, rule, line, _quote(line) if not found.from_meta else value, value=value,
-                                   element=label(element)))
+                                   element=label(element, ctx)))
             if "forbid" in p:
                 for m in p["forbid"].finditer(value):
                     if "unless" in p and p["unless"].search(_line_of(found, m.start())[0].text):
@@ -152,7 +191,7 @@ def check_pattern(ctx: Context, rule: Rule) -> list[Finding]:
                         at, local = _line_of(found, m.start())
                         span = (local, local + len(m.group(0)))
                     quote = _quote(at, span) if at is not None else value
-                    out.append(finding(ctx, rule, at, quote, value=m.group(0), element=label(element)))
+                    out.append(finding(ctx, rule, at, quote, value=m.group(0), element=label(element, ctx)))
                     if len(out) >= limit:
                         return out
     return out[:limit]
@@ -172,8 +211,8 @@ def check_order(ctx: Context, rule: Rule) -> list[Finding]:
     out = []
     for (a, fa), (b, fb) in zip(placed, placed[1:]):
         if fa.line.start > fb.line.start:
-            out.append(finding(ctx, rule, fb.line, _quote(fb.line), element=label(b),
-                               detail=f"the {label(b)} comes before the {label(a)}"))
+            out.append(finding(ctx, rule, fb.line, _quote(fb.line), element=label(b, ctx),
+                               detail=_say(ctx, "order", a=label(a, ctx), b=label(b, ctx))))
     return out
 
 
@@ -200,14 +239,12 @@ def _numbering(ctx: Context, rule: Rule) -> list[Finding]:
             marker = m.group(0).strip()
             if level > depth + 1:
                 out.append(finding(ctx, rule, line, _quote(line), value=marker,
-                                   detail=f"heading {marker} is at level {level}, but no level {level - 1} heading "
-                                          "opens it"))
+                                   detail=_say(ctx, "level", marker=marker, level=level, parent=level - 1)))
             elif value != counters[level] + 1:
                 expected = counters[level] + 1
-                what = "repeats" if value == counters[level] else ("skips" if value > expected else "goes back from")
-                out.append(finding(ctx, rule, line, _quote(line), value=marker,
-                                   detail=f"heading {marker} {what} the numbering: expected number {expected} at "
-                                          f"level {level}"))
+                what = "repeats" if value == counters[level] else ("skips" if value > expected else "back")
+                out.append(finding(ctx, rule, line, _quote(line), value=marker, expected=str(expected),
+                                   detail=_say(ctx, what, marker=marker, expected=expected, level=level)))
             counters[level] = value
             for deeper in range(level + 1, len(counters)):
                 counters[deeper] = 0
@@ -249,7 +286,7 @@ def check_consistency(ctx: Context, rule: Rule) -> list[Finding]:
         if a_values and b_values and a_values[0][0] != b_values[0][0]:
             (va, fa), (vb, _) = a_values[0], b_values[0]
             return [finding(ctx, rule, fa.line, _quote(fa.line), value=va, expected=vb,
-                            detail=f"the {label(a)} says {va}, the {label(b)} says {vb}")]
+                            detail=_say(ctx, "equal", a=label(a, ctx), b=label(b, ctx), va=va, vb=vb))]
         return []
     if relation == "subset":
         known = {v for v, _ in b_values}
@@ -258,7 +295,7 @@ def check_consistency(ctx: Context, rule: Rule) -> list[Finding]:
             if value not in known and value not in seen:
                 seen.add(value)
                 out.append(finding(ctx, rule, found.line, _quote(found.line, found.span), value=value,
-                                   detail=f"{found.text} is not in the {label(b)}"))
+                                   detail=_say(ctx, "subset", text=found.text, b=label(b, ctx))))
         return out
     # same_items: the lists agree in length and, item by item, in name.
     a_items = [item for f in ctx.anatomy.get(a) for item in f.items]
@@ -266,14 +303,14 @@ def check_consistency(ctx: Context, rule: Rule) -> list[Finding]:
     a_line = ctx.anatomy.first(a).line
     if len(a_items) != len(b_items):
         return [finding(ctx, rule, a_line, _quote(a_line), measured=str(len(b_items)), expected=str(len(a_items)),
-                        detail=f"the {label(a)} lists {len(a_items)}, the draft has {len(b_items)}")]
+                        detail=_say(ctx, "count", a=label(a, ctx), na=len(a_items), nb=len(b_items)))]
     out = []
     for position, (x, y) in enumerate(zip(a_items, b_items), 1):
         if _name(x.get("name", x.get("_", ""))) != _name(y.get("name", y.get("_", ""))):
             line = next((f.line for f in ctx.anatomy.get(b) if y in f.items), a_line)
             out.append(finding(ctx, rule, line, _quote(line), value=y.get("name", ""), expected=x.get("name", ""),
-                               detail=f"item {position} is \"{x.get('name', '')}\" in the {label(a)} and "
-                                      f"\"{y.get('name', '')}\" in the {label(b)}"))
+                               detail=_say(ctx, "item", n=position, a=label(a, ctx), b=label(b, ctx),
+                                           x=x.get("name", ""), y=y.get("name", ""))))
     return out
 
 
@@ -410,7 +447,7 @@ def check_limit(ctx: Context, rule: Rule) -> list[Finding]:
         measured = ctx.draft.layout.describe(name)
         expected = _outside(value, p)
         return [finding(ctx, rule, None, measured, measured=measured, expected=expected,
-                        element=label(element))] if expected else []
+                        element=label(element, ctx))] if expected else []
     measure = p.get("measure", "count")
     occurrences = ctx.anatomy.get(element)
     if not occurrences:
@@ -419,7 +456,7 @@ def check_limit(ctx: Context, rule: Rule) -> list[Finding]:
     wrong = _outside(value, p)
     first = occurrences[0]
     return [finding(ctx, rule, first.line, _quote(first.line), measured=f"{value:g}", expected=wrong,
-                    element=label(element))] if wrong else []
+                    element=label(element, ctx))] if wrong else []
 
 
 CHECKS: dict[CheckType, Callable[[Context, Rule], list[Finding]]] = {

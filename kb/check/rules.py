@@ -100,6 +100,7 @@ class ElementSpec:
     items: re.Pattern | None = None  # each match in the element's content is one item
     content: str = ""  # the named group holding the content the items are read from
     next_line_as: str = ""  # the next line is read as this group (an attachment's title under its label)
+    label: str = ""  # how messages name it: "attachment note", "附件说明"
     source: str = ""
     line: int = 0
 
@@ -194,7 +195,7 @@ PARAMS: dict[CheckType, dict[str, tuple[str, bool]]] = {
 }
 _RULE_KEYS = ("id", "kinds", "except", "check", "severity", "message", "fix", "basis", "when", "family")
 _TOP_KEYS = ("language", "kinds", "elements", "rules")
-_ELEMENT_KEYS = ("zone", "pattern", "meta", "continues", "items", "content", "next_line_as")
+_ELEMENT_KEYS = ("zone", "pattern", "meta", "continues", "items", "content", "next_line_as", "label")
 
 
 # --- YAML with line numbers ----------------------------------------------------------------
@@ -391,6 +392,7 @@ def _elements(y: _Yaml, node: yaml.Node, extra: dict[str, str]) -> list[ElementS
             items=_regex(y, spec["items"], f"element '{name}' items", extra) if "items" in spec else None,
             content=y.text(spec["content"], "content") if "content" in spec else "",
             next_line_as=y.text(spec["next_line_as"], "next_line_as") if "next_line_as" in spec else "",
+            label=y.text(spec["label"], "label") if "label" in spec else name.replace("_", " "),
             source=str(y.path), line=value.start_mark.line + 1,
         ))
     return out
