@@ -82,7 +82,7 @@ class Catalogue:
 
     def by_number(self, number: DocNumber | str) -> Document | None:
         """The document with this number, in any spelling. In running text the series may carry words
-        before it ("Results of Special Meeting Minutes", "根据梅政办发"), so shorter tails are tried too."""
+        before it ("Results of Special Meeting Minutes", "根据子政办发"), so shorter tails are tried too."""
         if isinstance(number, str):
             parsed = parse_number(number)
             if parsed is None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kb.check.anatomy import read_anatomy
 from kb.check.catalogue import Catalogue
 from kb.check.checks import CHECKS, Context, applies
 from kb.check.draft import Draft
 from kb.check.report import Report
-from kb.check.rules import RuleSet
+from kb.check.rules import RuleSet, load_rules, verify_bases
 from kb.errors import KbError
 from kb.grammar import parse_date
 
@@ -51,3 +53,21 @@ def _closing(rules: RuleSet) -> str:
     from kb.check.rules import Zone
 
     return next(spec.name for spec in rules.elements.values() if spec.zone is Zone.CLOSING)
+
+
+def rule_set_path(root: Path, language: str) -> Path:
+    """``root`` when it is a rule set itself (it holds *.yaml files), else its ``language`` folder."""
+    root = Path(root)
+    if root.is_file() or any(root.glob("*.yaml")):
+        return root
+    path = root / language
+    if not path.is_dir():
+        have = ", ".join(sorted(p.name for p in root.iterdir() if p.is_dir())) if root.is_dir() else "nothing"
+        raise KbError(f"no rule set for {'Chinese' if language == 'zh' else 'English'} drafts: {path} does not exist "
+                      f"({root} holds {have}); add one, or point --rules (KB_RULES) at a folder that has it")
+    return path
+
+
+def open_rules(root: Path, language: str, catalogue: Catalogue) -> RuleSet:
+    """The rule set for drafts in ``language``, read and verified against the knowledge base."""
+    return verify_bases(load_rules(rule_set_path(root, language)), catalogue)

@@ -419,8 +419,7 @@ def _measure(found: Found, measure: str) -> float:
 
 def _expected(p: dict) -> str:
     if "equals" in p:
-        tolerance = p.get("tolerance", 0)
-        return f"{p['equals']:g}" + (f" (within {tolerance:g})" if tolerance else "")
+        return f"{p['equals']:g}"
     if "min" in p and "max" in p:
         return f"{p['min']:g} to {p['max']:g}"
     return f"at least {p['min']:g}" if "min" in p else f"at most {p['max']:g}"

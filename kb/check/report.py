@@ -23,7 +23,8 @@ class Basis:
     text: str
     title: str = ""
     number: str = ""
-    offset: int = -1  # of ``text`` in the document's text, -1 when unknown
+    offset: int = -1  # where the quoted text starts in the document's text, -1 when unknown
+    end: int = -1  # where it ends (the quote as printed there, line breaks and all)
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,21 @@ class Report:
 
     def as_json(self) -> dict:
         return {"draft": self.draft, "kind": self.kind, "findings": [f.as_json() for f in self.findings]}
+
+
+def format_text(report: Report, labels: dict[str, str] | None = None) -> str:
+    """The report as the `kb check` command prints it: a heading line, then each finding in a block."""
+    kind = (labels or {}).get(report.kind or "", report.kind or "kind unknown")
+    source = {"title": "from the title", "given": "as given"}.get(report.kind_source, "not named by the title")
+    lines = [f"{report.draft}: {kind} ({source}); {report.summary()}"]
+    for f in report.findings:
+        lines.append("")
+        lines.append(f"{f.severity.value:8}{f.location}  [{f.rule}]")
+        if f.quote:
+            lines.append(f"        \"{f.quote}\"")
+        lines.append(f"        {f.message}")
+        if f.fix:
+            lines.append(f"        Fix: {f.fix}")
+        source_name = f"{f.basis.title} ({f.basis.number})" if f.basis.number else (f.basis.title or f.basis.doc_id)
+        lines.append(f"        Basis: {source_name}, {f.basis.section}: \"{f.basis.text}\"")
+    return "\n".join(lines)

@@ -596,16 +596,15 @@ def verify_bases(rules: RuleSet, catalogue: Catalogue) -> RuleSet:
             problems.append(f"{rule.where}: rule '{rule.id}': {what} is not in {doc.doc_id} ({doc.title}): "
                             "check the section's name against the document")
             continue
-        text, offset = article.text, article.start
+        text, span = article.text, (article.start, article.start + len(article.text))
         if ref.quote:
-            found = _locate(catalogue.document(doc.doc_id).text, article.start, article.start + len(article.text) + 1,
-                            ref.quote)
+            found = _locate(doc.text, article.start, article.start + len(article.text) + 1, ref.quote)
             if found is None:
                 problems.append(f"{rule.where}: rule '{rule.id}': the quote \"{ref.quote[:60]}\" is not in "
                                 f"{ref.section} of {doc.doc_id}: copy it from the article as it stands")
                 continue
-            text, offset = ref.quote, found
-        basis = Basis(doc.doc_id, ref.section, flat(text), doc.title, doc.number or "", offset)
+            text, span = ref.quote, found
+        basis = Basis(doc.doc_id, ref.section, flat(text), doc.title, doc.number or "", span[0], span[1])
         resolved.append(replace(rule, basis=basis))
     if problems:
         raise RuleError(f"{len(problems)} rule(s) of {rules.path} rest on articles the knowledge base does not hold "
@@ -613,8 +612,8 @@ def verify_bases(rules: RuleSet, catalogue: Catalogue) -> RuleSet:
     return replace(rules, rules=tuple(resolved))
 
 
-def _locate(text: str, start: int, end: int, quote: str) -> int | None:
-    """Offset of ``quote`` in text[start:end], letting any run of whitespace match any other."""
+def _locate(text: str, start: int, end: int, quote: str) -> tuple[int, int] | None:
+    """Where ``quote`` is in text[start:end], letting any run of whitespace match any other."""
     pattern = r"\s+".join(re.escape(word) for word in quote.split())
     m = re.compile(pattern).search(text, start, max(end, start))
-    return m.start() if m else None
+    return m.span() if m else None
