@@ -22,7 +22,8 @@ kb = knowledge_base()
 
 
 @st.cache_resource(show_spinner="Reading the rules…", max_entries=8)
-def _rules(rules_dir: str, language: str, generation: str, stamp: float, _kb: KnowledgeBase) -> tuple[RuleSet, Catalogue]:
+def _rules(rules_dir: str, language: str, index: str, generation: str, stamp: float,
+           _kb: KnowledgeBase) -> tuple[RuleSet, Catalogue]:
     """The rule set for a language, verified against the index generation (and rule files) it was read with."""
     catalogue = Catalogue.from_snapshot(_kb.snapshot)
     return open_rules(Path(rules_dir), language, catalogue), catalogue
@@ -31,7 +32,7 @@ def _rules(rules_dir: str, language: str, generation: str, stamp: float, _kb: Kn
 def rules_for(language: str) -> tuple[RuleSet, Catalogue]:
     root = Path(kb.settings.rules)
     stamp = max((p.stat().st_mtime for p in root.rglob("*.y*ml")), default=0.0)
-    return _rules(str(root), language, str(kb.manifest().get("generation")), stamp, kb)
+    return _rules(str(root), language, str(kb.path.resolve()), str(kb.manifest().get("generation")), stamp, kb)
 
 
 def basis_hit(finding: Finding, catalogue: Catalogue) -> tuple[Hit, int | None, str | None] | None:

@@ -24,7 +24,7 @@ _MONTH = "|".join(MONTHS)
 _MONTH_ABBR = "|".join(m[:3] for m in MONTHS)
 
 # A series: "Mer. Gov. Off. Letter", "Harbour Gov.", "Minutes of Mayor's Office Meeting".
-_SERIES_EN = r"[A-Z][A-Za-z'’]*\.?(?:\s+(?:of\s+)?[A-Z][A-Za-z'’]*\.?)*"
+_SERIES_EN = r"[A-Z][A-Za-z'’]*\.?(?:(?:\s+(?:of\s+)?|(?<=\.))[A-Z][A-Za-z'’]*\.?)*"
 # A Chinese series: the issuing body's short code, "梅政办发", "梅政办函".
 _SERIES_ZH = r"[\u4e00-\u9fff]{1,12}"
 _CN_DIGITS = "〇零一二三四五六七八九十"
