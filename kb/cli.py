@@ -525,9 +525,9 @@ def drafts(folder: Path, corpora: tuple[Path, ...], documents: Path, rules_dir: 
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{result['drafts']} drafts ({result['clean_drafts']} clean), {result['expected_findings']} planted "
-               f"faults: precision {result['precision']}, recall {result['recall']}, false alarms per clean draft "
-               f"{result['false_alarms_per_clean_draft']}")
+    click.echo(f"{result['drafts']} drafts ({result['clean_drafts']} clean), {result['planted_faults']} planted faults, "
+               f"{result['expected_findings']} expected findings: precision {result['precision']}, recall "
+               f"{result['recall']}, false alarms per clean draft {result['false_alarms_per_clean_draft']}")
     click.echo(f"{'family':14} {'expected':>8} {'found':>6} {'correct':>8} {'precision':>10} {'recall':>7}")
     for family, row in result["by_family"].items():
         click.echo(f"{family:14} {row['expected']:8} {row['found']:6} {row['correct']:8} "

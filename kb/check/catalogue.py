@@ -104,11 +104,6 @@ class Catalogue:
         doc_id = self._by_title.get(_norm_title(title))
         return self.records[doc_id].document if doc_id else None
 
-    def titles(self) -> list[tuple[str, Document]]:
-        """(title, document) pairs, longest title first."""
-        docs = [r.document for r in self.records.values()]
-        return sorted(((d.title, d) for d in docs), key=lambda item: -len(item[0]))
-
     def replacement(self, doc: Document) -> Document | None:
         """The in-force document that replaces ``doc`` (following a chain of replacements), or None."""
         seen = {doc.doc_id}

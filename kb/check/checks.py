@@ -336,8 +336,8 @@ def _cited_title(before: str, language: str) -> str:
     return run if capitals >= 2 else ""
 
 
-def _is_in_force_at(doc, replacement, date: str | None) -> bool:
-    """Whether ``doc`` was still the rule on ``date``: its replacement took effect later."""
+def _in_force_on(replacement, date: str | None) -> bool:
+    """Whether a replaced document was still the rule on ``date``: its replacement took effect later."""
     return bool(date and replacement is not None and replacement.date and replacement.date > date)
 
 
@@ -349,7 +349,6 @@ def check_reference(ctx: Context, rule: Rule) -> list[Finding]:
     out: list[Finding] = []
     for line in lines:
         text = line.text
-        flagged: set[str] = set()
         for number, (start, end) in find_numbers(text):
             doc = ctx.catalogue.by_number(number)
             cited = number.text
@@ -361,8 +360,7 @@ def check_reference(ctx: Context, rule: Rule) -> list[Finding]:
                 out.append(finding(ctx, rule, line, quote, cited=cited))
             elif require == "in_force" and doc is not None and doc.status != "in_force":
                 replacement = ctx.catalogue.replacement(doc)
-                if not _is_in_force_at(doc, replacement, ctx.date) and not _names(text, replacement):
-                    flagged.add(doc.doc_id)
+                if not _in_force_on(replacement, ctx.date) and not _names(text, replacement):
                     out.append(finding(ctx, rule, line, quote, cited=cited, title=doc.title,
                                        replacement=_describe(replacement), detail=doc.status.replace("_", " ")))
             elif require == "titled":
@@ -374,19 +372,6 @@ def check_reference(ctx: Context, rule: Rule) -> list[Finding]:
                 if not (_name(title).endswith(_name(doc.title)) or flat(before[:-1]).lower().endswith(
                         flat(doc.title).lower())):
                     out.append(finding(ctx, rule, line, quote, cited=cited, value=title, title=doc.title))
-        if require == "in_force":
-            # Superseded documents named by their exact title, without a number.
-            for title, doc in ctx.catalogue.titles():
-                if doc.status == "in_force" or doc.doc_id in flagged or len(title) < 12:
-                    continue
-                at = text.find(title)
-                if at >= 0:
-                    replacement = ctx.catalogue.replacement(doc)
-                    if not _is_in_force_at(doc, replacement, ctx.date) and not _names(text, replacement):
-                        flagged.add(doc.doc_id)
-                        out.append(finding(ctx, rule, line, _quote(line, (at, at + len(title))), cited=title,
-                                           title=doc.title, replacement=_describe(replacement),
-                                           detail=doc.status.replace("_", " ")))
         if len(out) >= MAX_FINDINGS_PER_RULE:
             break
     return out[:MAX_FINDINGS_PER_RULE]

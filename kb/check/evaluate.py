@@ -113,7 +113,7 @@ def evaluate_drafts(folder: Path, rules_root: Path, catalogue: Catalogue, docume
     total_tp, total_fp, total_fn = sum(tp.values()), sum(fp.values()), sum(fn.values())
     result = {
         "drafts": len(entries), "clean_drafts": clean_drafts, "flawed_drafts": len(entries) - clean_drafts,
-        "expected_findings": total_tp + total_fn,
+        "planted_faults": sum(len(e["faults"]) for e in entries), "expected_findings": total_tp + total_fn,
         "precision": _ratio(total_tp, total_tp + total_fp), "recall": _ratio(total_tp, total_tp + total_fn),
         "false_alarms_per_clean_draft": _ratio(clean_findings, clean_drafts),
         "by_family": _scores(tp, fp, fn, families),

@@ -81,6 +81,13 @@ def one(report: Report) -> tuple[str, str, str]:
     return finding.location, finding.quote, finding.message
 
 
+def test_every_check_type_has_its_function() -> None:
+    from kb.check.checks import CHECKS
+    from kb.check.rules import PARAMS, CheckType
+
+    assert set(CHECKS) == set(CheckType) == set(PARAMS)
+
+
 def test_the_clean_draft_has_the_anatomy_the_rules_expect(tmp_path: Path, catalogue) -> None:
     from kb.check.anatomy import read_anatomy
 
