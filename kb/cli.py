@@ -324,7 +324,7 @@ def check(ctx, draft: Path, kind: str | None, rules_dir: Path | None, precedent:
         raise KbError(f"no index at {kb.path}: the rules rest on articles in the knowledge base; "
                       "run `kb ingest corpus/` first (or set KB_INDEX / --index)")
     text = read_draft(draft)
-    catalogue = Catalogue.from_snapshot(kb.snapshot)
+    catalogue = Catalogue(*kb.stored())  # no vectors or model needed to look documents up
     rules = open_rules(rules_dir or kb.settings.rules, text.language, catalogue)
     report = check_draft(text, rules, catalogue, kind)
     similar = []

@@ -174,24 +174,24 @@ def _style_chain(style: Any):
         style = style.base_style
 
 
-def _effective(run: Any, paragraph: Any, normal: Any, attr: str) -> Any:
+def _effective(run: Any, style: Any, normal: Any, attr: str) -> Any:
     value = getattr(run.font, attr)
     if value is not None:
         return value
-    for style in _style_chain(paragraph.style):
-        value = getattr(style.font, attr)
+    for link in _style_chain(style):
+        value = getattr(link.font, attr)
         if value is not None:
             return value
     return getattr(normal.font, attr) if normal is not None else None
 
 
-def _spacing(paragraph: Any, normal: Any) -> tuple[Any, Any]:
+def _spacing(paragraph: Any, style: Any, normal: Any) -> tuple[Any, Any]:
     fmt = paragraph.paragraph_format
     if fmt.line_spacing is not None:
         return fmt.line_spacing, fmt.line_spacing_rule
-    for style in [*_style_chain(paragraph.style), normal]:
-        if style is not None and style.paragraph_format.line_spacing is not None:
-            return style.paragraph_format.line_spacing, style.paragraph_format.line_spacing_rule
+    for link in [*_style_chain(style), normal]:
+        if link is not None and link.paragraph_format.line_spacing is not None:
+            return link.paragraph_format.line_spacing, link.paragraph_format.line_spacing_rule
     return None, None
 
 
@@ -213,6 +213,7 @@ def _describe_spacing(value: Any, rule: Any) -> tuple[float | None, str]:
 def read_layout(data: bytes) -> Layout:
     """Paper, margins, body font, size and line spacing of a .docx."""
     import docx
+    from docx.enum.style import WD_STYLE_TYPE
 
     document = docx.Document(io.BytesIO(data))
     section = document.sections[0]
@@ -220,19 +221,23 @@ def read_layout(data: bytes) -> Layout:
         normal = document.styles["Normal"]
     except KeyError:
         normal = None
+    # python-docx looks a paragraph's style up by scanning every style; look each id up once instead.
+    by_id = {style.style_id: style for style in document.styles if style.type == WD_STYLE_TYPE.PARAGRAPH}
+    default = next((s for s in by_id.values() if s.element.default), normal)
     fonts: Counter[str] = Counter()
     sizes: Counter[float] = Counter()
     spacings: Counter[tuple[float | None, str]] = Counter()
     for paragraph in document.paragraphs:
-        style = (paragraph.style.name or "").lower() if paragraph.style is not None else ""
-        if not paragraph.text.strip() or style == "title" or style.startswith("heading"):
+        style = by_id.get(paragraph._p.style, default)  # the pStyle id, or None for the default style
+        name = (style.name or "").lower() if style is not None else ""
+        if not paragraph.text.strip() or name == "title" or name.startswith("heading"):
             continue
-        spacings[_describe_spacing(*_spacing(paragraph, normal))] += len(paragraph.text)
+        spacings[_describe_spacing(*_spacing(paragraph, style, normal))] += len(paragraph.text)
         for run in paragraph.runs:
             if not run.text.strip():
                 continue
-            name = _effective(run, paragraph, normal, "name")
-            size = _effective(run, paragraph, normal, "size")
+            name = _effective(run, style, normal, "name")
+            size = _effective(run, style, normal, "size")
             if name:
                 fonts[name] += len(run.text)
             if size is not None:
