@@ -1,4 +1,4 @@
-"""What the checker needs of the knowledge base: documents by number and title, and their articles.
+"""What the checker needs of the knowledge base: documents by id and number, and their articles.
 
 Built once from a loaded snapshot (cheap: no vectors are read), then passed
 to the rule loader, which verifies each rule's basis against it, and to the
@@ -33,13 +33,8 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
-def _norm_title(title: str) -> str:
-    title = flat(title).lower().strip(" .。《》\"'“”")
-    return re.sub(r"^the ", "", title)
-
-
 class Catalogue:
-    """Documents of a knowledge base, looked up by id, number and title; articles cut from their text."""
+    """Documents of a knowledge base, looked up by id and number; articles cut from their text."""
 
     def __init__(self, records: dict[str, DocRecord], chunks: list[Chunk] | tuple[Chunk, ...] = ()) -> None:
         self.records = records
@@ -47,13 +42,11 @@ class Catalogue:
         for chunk in chunks:
             self._chunks.setdefault(chunk.doc_id, []).append(chunk)
         self._by_number: dict[str, str] = {}
-        self._by_title: dict[str, str] = {}
         for doc_id, record in records.items():
             doc = record.document
             number = parse_number(doc.number) if doc.number else None
             if number is not None:
                 self._by_number.setdefault(number.key, doc_id)
-            self._by_title.setdefault(_norm_title(doc.title), doc_id)
 
     @classmethod
     def from_snapshot(cls, snapshot) -> Catalogue:
@@ -99,10 +92,6 @@ class Catalogue:
             if doc_id:
                 return self.records[doc_id].document
         return None
-
-    def by_title(self, title: str) -> Document | None:
-        doc_id = self._by_title.get(_norm_title(title))
-        return self.records[doc_id].document if doc_id else None
 
     def replacement(self, doc: Document) -> Document | None:
         """The in-force document that replaces ``doc`` (following a chain of replacements), or None."""

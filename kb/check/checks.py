@@ -173,27 +173,26 @@ def check_pattern(ctx: Context, rule: Rule) -> list[Finding]:
     limit = p.get("at_most", MAX_FINDINGS_PER_RULE)
     for found in ctx.anatomy.get(element):
         if p.get("items"):
-            values = [(item.get(p.get("group", "name")) or item.get("_", ""), _item_line(found, item), None)
+            values = [(item.get(p.get("group", "name")) or item.get("_", ""), _item_line(found, item))
                       for item in found.items]
         else:
-            values = [(found.groups.get(p["group"], "") if "group" in p else found.text, found.line, None)]
-        for value, line, _ in values:
+            values = [(found.groups.get(p["group"], "") if "group" in p else found.text, found.line)]
+        for value, line in values:
             if "match" in p and not p["match"].search(value):
                 out.append(finding(ctx, rule, line, _quote(line) if not found.from_meta else value, value=value,
                                    element=label(element, ctx)))
-            if "forbid" in p:
-                for m in p["forbid"].finditer(value):
-                    if "unless" in p and p["unless"].search(_line_of(found, m.start())[0].text):
-                        continue  # excused by something else on the same line
-                    if p.get("items") or "group" in p:
-                        at, span = line, None
-                    else:
-                        at, local = _line_of(found, m.start())
-                        span = (local, local + len(m.group(0)))
-                    quote = _quote(at, span) if at is not None else value
-                    out.append(finding(ctx, rule, at, quote, value=m.group(0), element=label(element, ctx)))
-                    if len(out) >= limit:
-                        return out
+            for m in p["forbid"].finditer(value) if "forbid" in p else ():
+                if p.get("items") or "group" in p or found.from_meta:
+                    at, span = line, None
+                else:
+                    at, local = _line_of(found, m.start())
+                    span = (local, local + len(m.group(0)))
+                if "unless" in p and p["unless"].search(at.text if at is not None else value):
+                    continue  # excused by something else on the same line
+                quote = _quote(at, span) if at is not None else value
+                out.append(finding(ctx, rule, at, quote, value=m.group(0), element=label(element, ctx)))
+                if len(out) >= limit:
+                    return out
     return out[:limit]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kb.check.catalogue import Catalogue
 from kb.check.checker import check_draft
-from kb.check.draft import Draft, Line, draft_from_text, read_draft
+from kb.check.draft import Draft, draft_from_text, read_draft
 from kb.check.report import Finding
 from kb.check.rules import RuleSet, load_rules, verify_bases
 from kb.errors import KbError
@@ -144,5 +144,3 @@ def check_documents(folder: Path, rules: RuleSet, catalogue: Catalogue) -> dict:
             "max_per_document": max(counts, default=0), "by_rule": dict(by_rule.most_common()),
             "per_document": per_doc}
 
-
-__all__ = ["evaluate_drafts", "check_documents", "match", "long_draft", "Line"]
