@@ -504,8 +504,8 @@ def gold(gold_file: Path, corpus: Path, show_misses: bool, as_json: bool) -> Non
               help="Documents the rules and citations are looked up in (repeatable; default: corpus/ and "
                    "FOLDER/knowledge/ when it exists).")
 @click.option("--documents", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=Path("corpus/documents"), show_default=True,
-              help="Correct documents to count false alarms on (English rules).")
+              help="Correct documents to count false alarms on, with the English rules (default: corpus/documents "
+                   "when it exists).")
 @click.option("--rules", "rules_dir", type=click.Path(path_type=Path), envvar="KB_RULES",
               help="Rule sets (default: rules/, one folder per language).")
 @click.option("--results", type=click.Path(file_okay=False, path_type=Path), default=Path("eval/results"),
@@ -519,6 +519,8 @@ def drafts(folder: Path, corpora: tuple[Path, ...], documents: Path, rules_dir: 
     from kb.config import load_settings
 
     paths = list(corpora) or [p for p in (Path("corpus"), folder / "knowledge") if p.exists()]
+    if documents is None and Path("corpus/documents").is_dir():
+        documents = Path("corpus/documents")
     result = evaluate_drafts(folder, rules_dir or load_settings().rules, Catalogue.from_files(paths), documents)
     results.mkdir(parents=True, exist_ok=True)
     (results / "drafts.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
