@@ -2,7 +2,8 @@
 
 Pages: Start here (what the knowledge base holds, starter questions), Ask
 (cited answers in a chat), Search (precedent: whole documents, facets,
-similar documents) and Library (documents, their structure, uploads).
+similar documents), Check a draft (findings against the rules, each with its
+article) and Library (documents, their structure, uploads).
 The index is the one `kb` uses (KB_INDEX, kb.toml or ./index).
 """
 
@@ -14,6 +15,7 @@ PAGES = [
     st.Page("app_pages/start.py", title="Start here", icon=":material/explore:", default=True),
     st.Page("app_pages/ask.py", title="Ask", icon=":material/forum:"),
     st.Page("app_pages/search.py", title="Search precedent", icon=":material/search:"),
+    st.Page("app_pages/check.py", title="Check a draft", icon=":material/fact_check:"),
     st.Page("app_pages/library.py", title="Library", icon=":material/folder_open:"),
 ]
 st.navigation(PAGES).run()

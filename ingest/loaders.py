@@ -188,6 +188,17 @@ def iter_files(paths: Iterable[Path], follow_symlinks: bool = False) -> Iterator
             raise LoadError(f"{path}: no such file or folder; check the path")
 
 
+def read_text(path: Path) -> str:
+    """A Markdown or text file's whole text (front matter included), decoded and with
+    ``\n`` line ends, exactly as `load_file` reads it.
+
+    Raises:
+        LoadError: The file is unreadable, binary or in an unknown encoding.
+    """
+    path = Path(path)
+    return _normalise(_decode_text(path, _read_bytes(_Source(path, "", "other", path))))
+
+
 def make_doc_id(path: Path, root: Path) -> str:
     """The posix path of ``path`` under ``root`` without suffix, e.g. 'rules/leave'."""
     return _relative(Path(path), Path(root)).with_suffix("").as_posix()

@@ -17,6 +17,11 @@ FUSION_NORMS = ("zscore", "minmax")
 BACKENDS = ("openvino", "torch")
 
 
+def default_rules_dir() -> Path:
+    """The rule sets shipped with the code: ``rules/`` beside the ``kb`` package (rules/en, rules/zh)."""
+    return Path(__file__).resolve().parents[1] / "rules"
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/office-kb``, or ``~/.cache/office-kb``."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "office-kb"
@@ -70,6 +75,8 @@ class Settings:
             ``cache_dir``; bf16 on CPUs that have it) or "torch" (plain
             sentence-transformers, fp32). Either reads the other's index.
         cache_dir: Where converted models are kept.
+        rules: The draft checker's rule sets: a folder with one rule set per
+            language (``en/``, ``zh/``), or one rule set.
     """
 
     index: Path = Path("index")
@@ -98,6 +105,7 @@ class Settings:
     max_removal_share: float = 0.2
     backend: str = "openvino"
     cache_dir: Path = field(default_factory=default_cache_dir)
+    rules: Path = field(default_factory=default_rules_dir)
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:

@@ -346,6 +346,18 @@ class KnowledgeBase:
     def documents(self) -> list[DocRecord]:
         return list(self.snapshot.records.values())
 
+    def stored(self) -> tuple[dict[str, DocRecord], list[Chunk]]:
+        """The current generation's documents and chunks, read without vectors, BM25 or the model: cheap,
+        for callers that look documents up rather than search (the draft checker)."""
+        if self._snapshot is not None:
+            return self._snapshot.records, self._snapshot.chunks
+        manifest = self.manifest()
+        if not manifest:
+            return {}, []
+        from kb.store import read_records
+
+        return read_records(self.path / manifest["generation"])
+
     def stats(self) -> dict:
         manifest = self.manifest()
         snap = self.snapshot

@@ -8,6 +8,7 @@ passage to show why it matched.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,17 +62,43 @@ def narrow(found: list[DocHit], chosen: dict[str, list[str]]) -> list[DocHit]:
     return [d for d in found if all(not v or facet_value(d.record, f) in v for f, v in chosen.items())]
 
 
+def _centroids(snap) -> np.ndarray:
+    """Each document's mean chunk vector, unit length, in the order of ``snap.doc_ids``."""
+    centroids = np.zeros((len(snap.doc_ids), snap.vectors.shape[1]), dtype=np.float32)
+    np.add.at(centroids, snap.chunk_doc, snap.vectors)
+    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    return centroids
+
+
+def _ranked(snap, sims: np.ndarray, k: int) -> list[tuple[DocRecord, float]]:
+    order = np.argsort(-sims, kind="stable")[:k]
+    return [(snap.records[snap.doc_ids[i]], float(sims[i])) for i in order if np.isfinite(sims[i])]
+
+
 def similar_documents(kb, doc_id: str, k: int = 5) -> list[tuple[DocRecord, float]]:
     """Documents whose mean chunk vector is closest to ``doc_id``'s, best first."""
     snap = kb.snapshot
     if doc_id not in snap.records:
         raise KeyError(doc_id)
-    n_docs = len(snap.doc_ids)
-    centroids = np.zeros((n_docs, snap.vectors.shape[1]), dtype=np.float32)
-    np.add.at(centroids, snap.chunk_doc, snap.vectors)
-    centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+    centroids = _centroids(snap)
     me = snap.doc_ids.index(doc_id)
     sims = centroids @ centroids[me]
     sims[me] = -np.inf
-    order = np.argsort(-sims, kind="stable")[:k]
-    return [(snap.records[snap.doc_ids[i]], float(sims[i])) for i in order if np.isfinite(sims[i])]
+    return _ranked(snap, sims, k)
+
+
+def similar_to_text(kb, passages: list[str], k: int = 3,
+                    keep: Callable[[DocRecord], bool] | None = None) -> list[tuple[DocRecord, float]]:
+    """Documents whose mean chunk vector is closest to the mean vector of ``passages`` (a draft's
+    paragraphs, say), best first; ``keep`` chooses which documents may be returned."""
+    snap = kb.snapshot
+    passages = [p for p in passages if p.strip()]
+    if not passages or not snap.doc_ids:
+        return []
+    vector = kb.encoder.encode(passages).mean(axis=0)
+    vector /= max(float(np.linalg.norm(vector)), 1e-12)
+    sims = _centroids(snap) @ vector.astype(np.float32)
+    if keep is not None:
+        allowed = np.array([keep(snap.records[d]) for d in snap.doc_ids], dtype=bool)
+        sims = np.where(allowed, sims, -np.inf)
+    return _ranked(snap, sims, k)

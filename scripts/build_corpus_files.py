@@ -9,7 +9,8 @@ plus one property per other key (``Kind``, ``Recipients`` ...).
 
 The body is typeset as a real document: Markdown headings become bold
 heading lines (PDF) or Title/Heading styles (DOCX), paragraphs wrap, Markdown
-tables become Word tables. PDF lines are wrapped here so that no wrapped line
+tables become Word tables. DOCX pages follow the format rules of the corpus
+(A4, margins 37/35/28/26 mm, Times New Roman 16 pt, exactly 28 pt spacing). PDF lines are wrapped here so that no wrapped line
 starts like a heading ("Article 7 ...", "(2)", "3.5 ...") to the chunker,
 and a heading is always one line. Output is deterministic: dates inside the
 files come from the document's date, so re-running changes nothing.
@@ -287,8 +288,21 @@ _THUMBNAIL_REL = f"{_OOXML}/package/2006/relationships/metadata/thumbnail"
 
 def build_docx(source: Source) -> bytes:
     import docx
+    from docx.enum.text import WD_LINE_SPACING
+    from docx.shared import Mm, Pt
 
     document = docx.Document()
+    # The page of the Implementing Rules on the Format of Official Documents, Articles 5 to 7:
+    # A4, margins 37/35/28/26 mm, Times New Roman 16 pt on a fixed 28 pt line.
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    normal = document.styles["Normal"]
+    normal.font.name = "Times New Roman"
+    normal.font.size = Pt(16)
+    normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    normal.paragraph_format.line_spacing = Pt(28)
     for block in source.blocks:
         if block.kind == "heading":
             # "#" is the Title; deeper levels keep their number.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -26,8 +27,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
 def serve(env: dict, tmp_path: Path):
-    """Run the app on a free port with ``env``; yields its URL."""
+    """The app on a free port with ``env``; yields its URL."""
     port = free_port()
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
@@ -55,9 +57,19 @@ def serve(env: dict, tmp_path: Path):
 
 @pytest.fixture
 def served(built: KnowledgeBase, settings, tmp_path: Path):
-    env = {**os.environ, "KB_INDEX": str(settings.index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
-           "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
-    yield from serve(env, tmp_path)
+    with serve(hashing_env(settings.index, tmp_path), tmp_path) as url:
+        yield url
+
+
+def hashing_env(index: Path, tmp_path: Path) -> dict:
+    return {**os.environ, "KB_INDEX": str(index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
+            "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
+
+
+@pytest.fixture
+def served_with_rules(rules_kb: KnowledgeBase, settings, tmp_path: Path):
+    with serve(hashing_env(settings.index, tmp_path), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -70,7 +82,7 @@ def served_real(corpus: Path, tmp_path: Path):
     env = {**os.environ, "KB_INDEX": str(tmp_path / "index"), "KB_UPLOADS": str(tmp_path / "uploads"),
            "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
     env.pop("KB_MODEL", None)
-    for url in serve(env, tmp_path):
+    with serve(env, tmp_path) as url:
         yield url, kb
 
 
@@ -132,3 +144,29 @@ def test_eight_sessions_asking_at_once_each_get_their_own_answer(served_real, tm
             assert page.locator('[data-testid="stException"]').count() == 0
         pages[0].screenshot(path=str(tmp_path / "session-1.png"), full_page=True)
         browser.close()
+def test_a_draft_pasted_in_the_browser_gets_findings_with_their_basis_cards(served_with_rules: str,
+                                                                          tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.check.test_bundled_rules import WORKED
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install chromium chromium-driver"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{served_with_rules}/check")
+        box = page.get_by_placeholder("Paste the draft's text here")
+        box.wait_for(timeout=30_000)
+        box.fill(WORKED)
+        page.get_by_role("button", name="Check the draft").click()
+        expect(page.get_by_text("pasted text: 10 errors, 1 warning, 0 notes")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("number-leading-zeros")).to_be_visible()
+        expect(page.get_by_text("Drop the leading zeros", exact=False)).to_be_visible()
+        basis = page.get_by_text("Basis: Rules on Official Document Handling of the General Office, Article 24").first
+        basis.click()
+        card = page.get_by_text("Numbers are written without leading zeros", exact=False).first
+        expect(card).to_be_visible(timeout=10_000)
+        expect(page.get_by_text("Similar past documents")).to_be_visible()
+        page.screenshot(path=str(tmp_path / "check.png"), full_page=True)
+        browser.close()
+    assert (tmp_path / "check.png").stat().st_size > 10_000

@@ -172,3 +172,62 @@ def test_an_index_built_with_another_encoder_stops_with_the_fix(app_env, monkeyp
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, at.exception
     assert "run `kb ingest --rebuild` to re-encode it" in at.error[0].value.replace("\\", "")
+
+
+# --- Check a draft -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def check_env(rules_kb: KnowledgeBase, settings, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KB_INDEX", str(settings.index))
+    monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_UPLOADS", str(tmp_path / "uploads"))
+    monkeypatch.setenv("KB_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
+
+
+def check(at: AppTest) -> AppTest:
+    at.button(key="FormSubmitter:check-form-Check the draft").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_check_page_lists_findings_each_with_its_basis_card(check_env) -> None:
+    from tests.check.test_bundled_rules import WORKED
+
+    at = page("check")
+    at.text_area(key="check-text").set_value(WORKED)
+    check(at)
+    assert [s.value for s in at.subheader] == ["pasted text: 10 errors, 1 warning, 0 notes"]
+    body = texts(at)
+    assert ":red-badge[error] **line 3** · `number-leading-zeros`" in body
+    assert "**Fix:** Drop the leading zeros" in body
+    labels = [e.label for e in at.expander]
+    assert "Basis: Rules on Official Document Handling of the General Office, Article 24" in labels
+    # The card quotes the article, the clause the rule rests on highlighted, as answers' cards do.
+    assert any(":orange-background[Numbers are written without leading zeros" in m.value for m in at.markdown)
+    assert "- Notice on Issuing the 2024 Key Research Topics of the Municipal Government" in body  # precedent
+
+
+def test_check_page_reads_an_uploaded_word_draft(check_env) -> None:
+    data = (Path(__file__).resolve().parents[2] / "eval" / "drafts" / "en-request-clean.docx").read_bytes()
+    at = page("check")
+    at.file_uploader(key="check-file").set_value([("request.docx", data, "application/octet-stream")])
+    check(at)
+    assert [s.value for s in at.subheader] == ["request.docx: 0 errors, 0 warnings, 0 notes"]
+    assert "No findings: the draft meets every rule that applies to it." in texts(at)
+
+
+def test_check_page_checks_chinese_drafts_with_the_chinese_rules(check_env) -> None:
+    from tests.check.test_bundled_rules import CHINESE
+
+    at = page("check")
+    at.text_area(key="check-text").set_value(CHINESE)
+    check(at)
+    assert "正文结构层次序数有误" in texts(at)
+    assert any(e.label.startswith("Basis: 党政机关公文处理工作条例（测试用摘述）, 第") for e in at.expander)
+
+
+def test_check_page_says_when_the_index_lacks_the_rules_articles(app_env) -> None:
+    at = page("check")
+    assert "The rules cannot be used" in at.error[0].value
+    assert "is not in the knowledge base" in at.error[0].value.replace("\\", "")

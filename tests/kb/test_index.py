@@ -264,3 +264,12 @@ def test_a_model_directory_gives_its_window(tmp_path: Path, files: dict, window:
     for name, body in files.items():
         (tmp_path / name).write_text(json.dumps(body))
     assert SentenceTransformerEncoder(tmp_path).max_tokens == window
+
+
+def test_stored_reads_documents_and_chunks_without_loading_the_index(built: KnowledgeBase, settings) -> None:
+    fresh = KnowledgeBase(settings, HashingEncoder())
+    records, chunks = fresh.stored()
+    assert fresh._snapshot is None  # nothing but the records was read
+    assert set(records) == set(built.snapshot.records)
+    assert [c.id for c in chunks] == [c.id for c in built.snapshot.chunks]
+    assert KnowledgeBase(settings.replace(index=settings.index.parent / "none"), HashingEncoder()).stored() == ({}, [])

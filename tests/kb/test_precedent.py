@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kb.encoder import HashingEncoder
 from kb.index import KnowledgeBase
-from kb.precedent import facet_counts, narrow, search_documents, similar_documents
+from kb.precedent import facet_counts, narrow, search_documents, similar_documents, similar_to_text
 from tests.conftest import write
 
 
@@ -33,6 +33,16 @@ def test_similar_documents_put_the_other_version_first(built: KnowledgeBase) -> 
     similar = similar_documents(built, "regulations/duty-rules-2019", k=3)
     assert similar[0][0].document.doc_id == "regulations/duty-rules"
     assert "regulations/duty-rules-2019" not in [r.document.doc_id for r, _ in similar]
+
+
+def test_text_not_in_the_index_finds_its_closest_documents_among_those_kept(built: KnowledgeBase) -> None:
+    passages = ["A major emergency shall be reported to the Duty Office by telephone.", "Duty records are kept."]
+    similar = similar_to_text(built, passages, k=2)
+    assert {r.document.doc_id for r, _ in similar} == {"regulations/duty-rules", "regulations/duty-rules-2019"}
+    assert [score for _, score in similar] == sorted((score for _, score in similar), reverse=True)
+    only_minutes = similar_to_text(built, passages, k=3, keep=lambda r: r.document.type == "minutes")
+    assert [r.document.doc_id for r, _ in only_minutes] == ["minutes/2024-04-18-flood"]
+    assert similar_to_text(built, ["  "], k=3) == []
 
 
 def test_refresh_sees_what_another_writer_added(built: KnowledgeBase, settings, corpus: Path) -> None:
