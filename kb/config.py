@@ -15,6 +15,8 @@ from kb.lexical import QUERY_STOPWORDS
 FUSION_METHODS = ("convex", "rrf", "dense", "bm25")
 FUSION_NORMS = ("zscore", "minmax")
 BACKENDS = ("openvino", "torch")
+# The named steps of composing an answer (kb.answer.STEPS), kept here so settings load without numpy.
+ANSWER_STEPS = ("evidence", "answerability", "unknown_words", "year", "outcome", "preamble", "reply", "regulation")
 
 
 def default_rules_dir() -> Path:
@@ -58,7 +60,22 @@ class Settings:
             window (less its two special tokens).
         min_chunk_tokens: Smaller sibling units are merged.
         answer_threshold: Least cosine similarity between the question and
-            the best passage for an answer; below it, "not found".
+            the best passage for an answer when no answerability model is
+            loaded; below it, "not found".
+        answer_off: Steps of composing an answer to switch off, comma-separated
+            (kb.answer.STEPS: evidence, answerability, unknown_words, year,
+            outcome, preamble, reply, regulation).
+        reranker: The cross-encoder that reorders the first ``rerank_depth``
+            hits: "" for the shipped one (kb/models/reranker), "none" for no
+            reranking, or a directory made by ``kb tune --reranker``.
+        rerank_depth: Hybrid candidates the reranker reads.
+        rerank_weight: Weight of the reranker's standardised score against the
+            fused score's in the reranked order (1.0: the reranker alone).
+        answerability: The model deciding between an answer and "not found":
+            "" for the shipped one, "none" for the cosine threshold alone, or a
+            JSON file made by ``kb eval answerability``.
+        spelling: Correct typos and office shorthand in questions against the
+            index's own words before searching (kb.spelling).
         max_query_chars: Longest query accepted.
         superseded_penalty: Subtracted from the fused score of superseded or
             repealed documents so in-force ones come first.
@@ -93,6 +110,12 @@ class Settings:
     chunk_tokens: int = 0
     min_chunk_tokens: int = 40
     answer_threshold: float = 0.44
+    answer_off: str = ""
+    reranker: str = ""
+    rerank_depth: int = 30
+    rerank_weight: float = 1.0
+    answerability: str = ""
+    spelling: bool = True
     max_query_chars: int = 2000
     superseded_penalty: float = 0.15
     batch_size: int = 64
@@ -124,7 +147,13 @@ class Settings:
             raise KbError(f"bm25_b ({self.bm25_b}) must lie between 0 and 1")
         if not 0.0 <= self.bm25_weight <= 1.0:
             raise KbError(f"bm25_weight ({self.bm25_weight}) must lie between 0 and 1")
-        for name in ("pool", "k", "max_query_chars", "batch_size"):
+        unknown = {s.strip() for s in self.answer_off.split(",") if s.strip()} - set(ANSWER_STEPS)
+        if unknown:
+            raise KbError(f"answer_off names {', '.join(sorted(unknown))}, not steps of an answer: "
+                          f"choose among {', '.join(ANSWER_STEPS)}")
+        if not 0.0 <= self.rerank_weight <= 1.0:
+            raise KbError(f"rerank_weight ({self.rerank_weight}) must lie between 0 and 1")
+        for name in ("pool", "k", "max_query_chars", "batch_size", "rerank_depth"):
             if getattr(self, name) < 1:
                 raise KbError(f"{name} ({getattr(self, name)}) must be at least 1")
         if not 0.0 <= self.max_removal_share <= 1.0:

@@ -79,6 +79,7 @@ class Hit:
     dense: float = 0.0
     lexical: float = 0.0
     exact: bool = False
+    rerank: float | None = None  # the reranker's logit, when the hit was reranked
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,12 @@ class Citation:
     quote: str
     quote_start: int  # offset of the quote inside hit.chunk.text
     page: int | None = None  # page of the quote itself, for paged sources
+    section: str = ""  # section path of the quote itself (a merged passage's later article, an item)
+
+    @property
+    def where(self) -> str:
+        """The section path to show: the quote's own, else its passage's."""
+        return self.section or self.hit.chunk.section
 
 
 @dataclass(frozen=True)
@@ -101,3 +108,6 @@ class Answer:
     found: bool
     citations: tuple[Citation, ...]
     closest: tuple[Hit, ...] = ()
+    note: str = ""  # why it is "not found", or a remark on how the question was read
+    related: bool = False  # "not found", but the closest passages may still be related
+    searched: str = ""  # the question as searched, when spelling was corrected

@@ -143,7 +143,8 @@ def corpus(tmp_path: Path) -> Path:
 def settings(tmp_path: Path) -> Settings:
     """Settings on a fresh index, with the offline hashing encoder."""
     return Settings(index=tmp_path / "index", model="hashing", answer_threshold=0.2,
-                    uploads=tmp_path / "uploads", feedback_db=tmp_path / "feedback.sqlite3")
+                    uploads=tmp_path / "uploads", feedback_db=tmp_path / "feedback.sqlite3",
+                    reranker="none", answerability="none")
 
 
 @pytest.fixture

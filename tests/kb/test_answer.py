@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kb.answer import NOT_FOUND, split_sentences
+from kb.answer import NOT_FOUND
 from kb.index import KnowledgeBase
 from tests.conftest import write
 
@@ -49,14 +49,6 @@ def test_cited_superseded_document_is_marked_with_its_replacement(built: Knowled
     assert "(superseded by Rules on Duty Work and Emergency Information Reporting (regulations/duty-rules))" in result.text
 
 
-def test_split_sentences_gives_exact_spans() -> None:
-    text = "Article 3 A notice is sent. It names the venue!\n(1) time;\n会议通知应当提前发出。材料两日前报送。"
-    spans = split_sentences(text)
-    assert [text[a:b] for a, b in spans] == [
-        "Article 3 A notice is sent.", "It names the venue!", "(1) time;", "会议通知应当提前发出。", "材料两日前报送。",
-    ]
-
-
 def _hit(doc: str, section: str, n: int, type: str = "document", exact: bool = False, title: str = ""):
     from kb.types import Chunk, Hit
 
@@ -64,28 +56,8 @@ def _hit(doc: str, section: str, n: int, type: str = "document", exact: bool = F
     return Hit(chunk=chunk, score=1.0 - n / 10, title=title or doc, source=doc, type=type, status="in_force", exact=exact)
 
 
-def test_headings_are_not_quoted_as_answers() -> None:
-    from kb.answer import quotable
-
-    def quoted(text: str, section: str = "") -> list[str]:
-        return [text[a:b] for a, b in quotable(text, section)]
-
-    section = "2. Duty records formed before 1 March 2024"
-    body = "(1) The three-year period applies to all duty records.\n(2) Records destroyed earlier need no action."
-    assert quoted(f"## 2. Duty records formed before 1 March 2024\n\n{body}", section) == [
-        "(1) The three-year period applies to all duty records.", "(2) Records destroyed earlier need no action."]
-    # A PDF's plain heading line, when it is the passage's own section heading.
-    assert quoted(f"2. Duty records formed before 1 March 2024\n{body}", section)[0].startswith("(1)")
-    # A list of labelled names is the passage's content.
-    awards = "## 1. Outstanding Units (2)\n\n(1) Municipal Health Commission\n\n(2) Municipal Transport Bureau"
-    assert quoted(awards, "1. Outstanding Units (2)") == ["(1) Municipal Health Commission", "(2) Municipal Transport Bureau"]
-    # The same words inside a sentence are quoted.
-    assert quoted("Duty records formed before 1 March 2024 are kept for three years.", section) == [
-        "Duty records formed before 1 March 2024 are kept for three years."]
-
-
 def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
-    from kb.answer import _pick_passages
+    from kb.answer import pick_passages as _pick_passages
 
     def order(*hits) -> list[str]:
         return [h.chunk.id for h in _pick_passages(list(hits))]
@@ -98,7 +70,7 @@ def test_a_preamble_yields_the_lead_to_its_own_body() -> None:
 
 
 def test_the_discussion_of_minutes_yields_the_lead_to_their_decisions() -> None:
-    from kb.answer import _pick_passages, is_outcome
+    from kb.answer import is_outcome, pick_passages as _pick_passages
 
     def order(*hits) -> list[str]:
         return [h.chunk.id for h in _pick_passages(list(hits))]
@@ -121,7 +93,7 @@ def test_the_discussion_of_minutes_yields_the_lead_to_their_decisions() -> None:
 
 
 def test_a_request_yields_the_lead_to_the_reply_on_the_same_point() -> None:
-    from kb.answer import _pick_passages
+    from kb.answer import pick_passages as _pick_passages
 
     def order(question: str, *hits) -> list[str]:
         return [h.chunk.id for h in _pick_passages(list(hits), question)]
@@ -137,7 +109,7 @@ def test_a_request_yields_the_lead_to_the_reply_on_the_same_point() -> None:
 
 
 def test_a_question_about_how_things_are_done_is_answered_by_the_rule() -> None:
-    from kb.answer import RULE_MARGIN, _pick_passages
+    from kb.answer import RULE_MARGIN, pick_passages as _pick_passages
 
     def order(question: str, *hits) -> list[str]:
         return [h.chunk.id for h in _pick_passages(list(hits), question)]
