@@ -1,6 +1,8 @@
-"""Hybrid search over a snapshot: BM25 and dense candidates, fused; exact references first."""
+"""Hybrid search over a snapshot: BM25 and dense candidates, fused, then reranked; exact references first."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,27 +35,42 @@ def check_query(query: str, settings: Settings) -> str:
     return text
 
 
-class Searcher:
-    """Searches one snapshot with one encoder; cheap to make, holds no model itself."""
+@dataclass(frozen=True)
+class SearchResult:
+    """One search: the hits, best first, and the query's vector (so an answer need not encode it again)."""
 
-    def __init__(self, snapshot: Snapshot, encoder: Encoder, settings: Settings) -> None:
+    query: str
+    hits: list[Hit]
+    vector: np.ndarray | None = None
+
+
+class Searcher:
+    """Searches one snapshot with one encoder (and reranker); cheap to make, holds no model itself."""
+
+    def __init__(self, snapshot: Snapshot, encoder: Encoder, settings: Settings, reranker=None) -> None:
         self.snapshot = snapshot
         self.encoder = encoder
         self.settings = settings
+        self.reranker = reranker
         self._tokenize = Tokenizer()
         self._title_terms: dict[str, set[str]] = {}
         self._asking = set(self._tokenize([_ASKING])[0])
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """The ``k`` best chunks for ``query``: units it names exactly first, then by fused score."""
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None, rerank: bool = True) -> list[Hit]:
+        """The ``k`` best chunks for ``query``: units it names exactly first, then by score."""
+        return self.run(query, k, filters, rerank).hits
+
+    def run(self, query: str, k: int | None = None, filters: Filters | None = None, rerank: bool = True) -> SearchResult:
+        """Search, keeping the query's vector: fused candidates, the first ``rerank_depth`` reordered
+        by the reranker (when there is one and ``rerank``)."""
         text = check_query(query, self.settings)
         k = k or self.settings.k
         snap = self.snapshot
         if len(snap) == 0:
-            return []
+            return SearchResult(text, [])
         mask = snap.mask(filters)
         if mask is not None and not mask.any():
-            return []
+            return SearchResult(text, [])
         qvec = self.encoder.encode([text])
         lexical = snap.lexical.scores(text, self.settings.query_stopwords)
         pool = max(self.settings.pool, k)
@@ -78,9 +95,28 @@ class Searcher:
         order = cand[np.argsort(-fused, kind="stable")]
         score = dict(zip(cand.tolist(), fused.tolist()))
         dense = dict(zip(cand.tolist(), dense_c.tolist()))
-        ranked = list(dict.fromkeys([*exact[:k], *order.tolist()]))[:k]
+        ranked = list(dict.fromkeys([*exact[:k], *order.tolist()]))
+        reranked: dict[int, float] = {}
+        if rerank and self.reranker is not None:
+            ranked, reranked = self._rerank(text, ranked, len(exact[:k]), score)
+        ranked = ranked[:k]
         exact_set = set(exact[:k])
-        return [self._hit(p, score[p], dense[p], float(lexical[p]), p in exact_set) for p in ranked]
+        return SearchResult(text, [self._hit(p, score[p], dense[p], float(lexical[p]), p in exact_set, reranked.get(p))
+                                   for p in ranked], qvec[0])
+
+    def _rerank(self, query: str, ranked: list[int], fixed: int, fused: dict[int, float]) -> tuple[list[int], dict]:
+        """Reorder the first ``rerank_depth`` positions after the ``fixed`` ones by the reranker's score,
+        blended with the fused score (each standardised over the reordered head) by ``rerank_weight``."""
+        from kb.rerank import blend
+
+        depth = self.settings.rerank_depth
+        head = ranked[fixed:fixed + depth]
+        if len(head) < 2:
+            return ranked, {}
+        logits = self.reranker.score(query, [self.snapshot.chunks[p].text for p in head])
+        mixed = blend(logits, np.array([fused[p] for p in head]), self.settings.rerank_weight)
+        order = [head[i] for i in np.argsort(-mixed, kind="stable")]
+        return ranked[:fixed] + order + ranked[fixed + depth:], dict(zip(head, map(float, logits)))
 
     def _exact(self, query: str, mask: np.ndarray | None) -> tuple[list[int], bool]:
         """Positions of the units the query names, best document first, and whether they go first.
@@ -126,11 +162,11 @@ class Searcher:
             self._title_terms[doc_id] = set(self._tokenize([title])[0])
         return self._title_terms[doc_id]
 
-    def _hit(self, pos: int, score: float, dense: float, lexical: float, exact: bool) -> Hit:
+    def _hit(self, pos: int, score: float, dense: float, lexical: float, exact: bool, rerank: float | None = None) -> Hit:
         chunk = self.snapshot.chunks[pos]
         doc = self.snapshot.records[chunk.doc_id].document
         return Hit(
             chunk=chunk, score=score, title=doc.title, source=doc.source, type=doc.type,
             status=doc.status, superseded_by=doc.superseded_by, date=doc.date, number=doc.number,
-            dense=dense, lexical=lexical, exact=exact,
+            dense=dense, lexical=lexical, exact=exact, rerank=rerank,
         )

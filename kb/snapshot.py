@@ -32,9 +32,11 @@ class Filters:
     doc_ids: tuple[str, ...] = ()
     date_from: str | None = None
     date_to: str | None = None
+    exclude_doc_ids: tuple[str, ...] = ()
 
     def empty(self) -> bool:
-        return not (self.types or self.statuses or self.doc_ids or self.date_from or self.date_to)
+        return not (self.types or self.statuses or self.doc_ids or self.date_from or self.date_to
+                    or self.exclude_doc_ids)
 
 
 @dataclass
@@ -99,6 +101,8 @@ class Snapshot:
             keep &= np.isin(self._doc_status, list(filters.statuses))
         if filters.doc_ids:
             keep &= np.isin(self._doc_id, list(filters.doc_ids))
+        if filters.exclude_doc_ids:
+            keep &= ~np.isin(self._doc_id, list(filters.exclude_doc_ids))
         if filters.date_from:
             keep &= (self._doc_date != "") & (self._doc_date >= filters.date_from)
         if filters.date_to:

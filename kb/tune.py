@@ -18,6 +18,7 @@ import json
 import math
 import os
 import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -36,11 +37,20 @@ PAIRS_FORMAT = 'one JSON object a line, {"question": "...", "passage": "..."} (o
 
 @dataclass(frozen=True)
 class Pair:
-    """A question, the passage that answers it and, optionally, a passage that does not."""
+    """A question, the passage that answers it and, optionally, passages that do not.
+
+    ``negative`` is the one the embedding model trains with; a reranker trains
+    with it and every further one in ``negatives``.
+    """
 
     question: str
     passage: str
     negative: str | None = None
+    negatives: tuple[str, ...] = ()
+
+    @property
+    def all_negatives(self) -> tuple[str, ...]:
+        return ((self.negative,) if self.negative is not None else ()) + self.negatives
 
 
 def _field(row: dict, keys: Sequence[str], where: str, what: str) -> str:
@@ -78,8 +88,13 @@ def read_pairs(path: Path) -> list[Pair]:
         if not isinstance(row, dict):
             raise KbError(f"{where} is a JSON {type(row).__name__}, not an object: write {PAIRS_FORMAT}")
         negative = _field(row, ("negative",), where, "negative") if "negative" in row else None
+        more = row.get("negatives", [])
+        if not isinstance(more, list) or not all(isinstance(x, str) and x.strip() for x in more):
+            raise KbError(f"{where}: 'negatives' must be a list of non-empty texts")
+        if negative is None and more:
+            negative, more = more[0], more[1:]
         pairs.append(Pair(_field(row, QUESTION_KEYS, where, "question"), _field(row, PASSAGE_KEYS, where, "passage"),
-                          negative))
+                          negative, tuple(more)))
         if negative is not None:
             negatives.append(n)
     if not pairs:
@@ -314,3 +329,132 @@ def _train(
     model.save(str(out), create_model_card=False)
     loss = logged.losses[-1] if logged.losses else float(result.training_loss)
     return int(result.global_step), round(loss, 4), type(objective).__name__
+
+
+@dataclass(frozen=True)
+class RerankParams:
+    """How to train a cross-encoder reranker (README: Reranking).
+
+    Attributes:
+        epochs: Passes over the (question, passage, label) examples.
+        batch_size: Examples per step.
+        max_tokens: Tokens of question and passage together (the passage is cut).
+        learning_rate: Peak learning rate (AdamW, linear decay).
+        warmup: Share of the steps over which the learning rate rises.
+        seed: Seeds the shuffling and the head's initial weights.
+    """
+
+    epochs: int = 1
+    batch_size: int = 32
+    max_tokens: int = 256
+    learning_rate: float = 3e-5
+    warmup: float = 0.1
+    seed: int = 0
+
+
+def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = RerankParams(), force: bool = False,
+                  progress: Progress | None = None, base: Path | None = None) -> dict:
+    """Train a cross-encoder from the packaged MiniLM weights on ``pairs`` and export it to ``output``.
+
+    Each pair gives a positive example and one negative example per negative passage
+    (binary cross-entropy on the logit). The model is exported as OpenVINO IR with int8
+    weights (kb.rerank.export_cross_encoder), built beside ``output`` and renamed into place.
+    Returns what the export's reranker.json holds.
+    """
+    from kb.encoder import packaged_model_dir
+    from kb.rerank import export_cross_encoder
+
+    if not any(p.all_negatives for p in pairs):
+        raise KbError("a reranker learns from negatives too: give each pair a 'negative' (or 'negatives'), "
+                      "e.g. `kb eval obliqa-pairs DATA --hard-negatives 4`")
+    output = output.expanduser().resolve()
+    if output.exists() and not force:
+        raise KbError(f"{output} already exists: pass --force to replace it, or choose another --output")
+    base = base or packaged_model_dir()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staged = output.parent / f".{output.name}.tmp-{os.getpid()}"
+    shutil.rmtree(staged, ignore_errors=True)
+    t0 = time.perf_counter()
+    try:
+        with tempfile.TemporaryDirectory(prefix="kb-rerank-") as scratch:
+            steps, loss = _train_cross_encoder(base, pairs, params, Path(scratch) / "model", progress)
+            seconds = round(time.perf_counter() - t0, 1)
+            info = export_cross_encoder(Path(scratch) / "model", staged, params.max_tokens, output.name, {
+                "base_model": base.name, "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
+                "examples": sum(1 + len(p.all_negatives) for p in pairs), "params": asdict(params),
+                "steps": steps, "final_loss": loss, "train_seconds": seconds,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            })
+    except KbError:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    except Exception as exc:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise KbError(f"reranker training failed ({type(exc).__name__}: {exc}); {output} is unchanged") from exc
+    backup = output.parent / f".{output.name}.old-{os.getpid()}"
+    if output.exists():
+        os.rename(output, backup)
+    os.rename(staged, output)
+    shutil.rmtree(backup, ignore_errors=True)
+    return info
+
+
+def _train_cross_encoder(base: Path, pairs: Sequence[Pair], params: RerankParams, out: Path,
+                         progress: Progress | None) -> tuple[int, float]:
+    """Train a CrossEncoder with one logit from ``base`` and save it (Hugging Face layout) to ``out``."""
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+    from transformers import TrainerCallback
+    from transformers.trainer_callback import PrinterCallback
+    from transformers.utils import logging as hf_logging
+
+    import torch
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    hf_logging.set_verbosity_error()  # "some weights newly initialised": the classifier head, as intended
+    torch.manual_seed(params.seed)
+    model = CrossEncoder(str(base), num_labels=1, max_length=params.max_tokens, local_files_only=True, device="cpu")
+    rows = [(p.question, p.passage, 1.0) for p in pairs]
+    rows += [(p.question, n, 0.0) for p in pairs for n in p.all_negatives]
+    dataset = Dataset.from_dict({"query": [r[0] for r in rows], "passage": [r[1] for r in rows],
+                                 "label": [r[2] for r in rows]})
+    steps = params.epochs * math.ceil(len(rows) / params.batch_size)
+
+    class _Steps(TrainerCallback):
+        def __init__(self) -> None:
+            self.losses: list[float] = []
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if progress:
+                progress("training", state.global_step, state.max_steps)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+
+    logged = _Steps()
+    with tempfile.TemporaryDirectory(prefix="kb-rerank-run-") as scratch:
+        args = CrossEncoderTrainingArguments(
+            output_dir=scratch, num_train_epochs=params.epochs, per_device_train_batch_size=params.batch_size,
+            learning_rate=params.learning_rate, warmup_steps=math.ceil(steps * params.warmup), seed=params.seed,
+            save_strategy="no", logging_steps=max(1, steps // 20), report_to="none", disable_tqdm=True,
+            use_cpu=True, dataloader_num_workers=0, bf16=_cpu_has_bf16(),
+        )
+        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset,
+                                      loss=BinaryCrossEntropyLoss(model), callbacks=[logged])
+        trainer.remove_callback(PrinterCallback)
+        result = trainer.train()
+    model.save_pretrained(str(out))
+    loss = logged.losses[-1] if logged.losses else float(result.training_loss)
+    return int(result.global_step), round(loss, 4)
+
+
+def _cpu_has_bf16() -> bool:
+    """Whether this CPU runs bf16 matrix products natively (AMX or AVX-512 BF16): training in
+    bf16 autocast is then several times faster, with fp32 master weights."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
