@@ -321,6 +321,30 @@ class KnowledgeBase:
 
     # -- queries -----------------------------------------------------------------
 
+    @property
+    def reranker(self):
+        """The reranker the settings name (kb.rerank), loaded once; None for "none"."""
+        if not hasattr(self, "_reranker"):
+            with self._mutex:
+                if not hasattr(self, "_reranker"):
+                    from kb.rerank import load_reranker
+
+                    self._reranker = load_reranker(self.settings.reranker)
+        return self._reranker
+
+    @property
+    def answerability(self):
+        """The answerability model the settings name (kb.answerability), loaded once; None for "none"."""
+        if not hasattr(self, "_answerability"):
+            with self._mutex:
+                if not hasattr(self, "_answerability"):
+                    from kb.answerability import load_answerability
+
+                    # Its signals include the reranker's: without one it does not apply.
+                    model = load_answerability(self.settings.answerability)
+                    self._answerability = model if self.reranker is not None else None
+        return self._answerability
+
     def searcher(self, snapshot: Snapshot | None = None):
         """A kb.search.Searcher over ``snapshot`` (default the loaded one), made once per snapshot."""
         from kb.search import Searcher
@@ -328,20 +352,49 @@ class KnowledgeBase:
         snapshot = snapshot or self.snapshot
         with self._mutex:
             if self._searcher is None or self._searcher.snapshot is not snapshot:
-                self._searcher = Searcher(snapshot, self.encoder, self.settings)
+                self._searcher = Searcher(snapshot, self.encoder, self.settings, self.reranker)
             return self._searcher
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """Hybrid search; see kb.search.Searcher."""
-        return self.searcher().search(query, k, filters)
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None, rerank: bool = True) -> list[Hit]:
+        """Hybrid search, reranked; see kb.search.Searcher."""
+        return self.searcher().search(query, k, filters, rerank)
 
     def ask(self, question: str, filters: Filters | None = None) -> Answer:
-        """A cited answer, or "not found" with the closest passages; one snapshot throughout."""
-        from kb.answer import PASSAGES, compose
+        """A cited answer, or "not found" with the closest passages and why; one snapshot throughout.
+
+        The question is searched with its typos corrected (``Answer.searched`` says how, when it changed).
+        """
+        import dataclasses
+
+        from kb.answer import PASSAGES, Models, compose
 
         snapshot = self.snapshot
-        hits = self.searcher(snapshot).search(question, max(self.settings.k, PASSAGES), filters)
-        return compose(question, hits, snapshot, self.encoder, self.settings)
+        searcher = self.searcher(snapshot)
+        models = Models(self.encoder, self.reranker, self.answerability)
+        k = max(self.settings.k, PASSAGES)
+        searched = self.spell(question, snapshot)
+        result = searcher.run(searched, k, filters)
+        answer = compose(result.query, result.hits, snapshot, self.settings, models, result.vector)
+        if not answer.found and filters is not None and not filters.empty():
+            # Would the documents the filters leave out have answered it?
+            unfiltered = searcher.run(searched, k)
+            wider = compose(unfiltered.query, unfiltered.hits, snapshot, self.settings, models, unfiltered.vector)
+            if wider.found:
+                answer = dataclasses.replace(answer, related=True, note=(
+                    "the filters leave out the documents that answer it, such as "
+                    f"{wider.citations[0].hit.title}: clear the filters to see the answer"))
+        changed = searched != question.strip()
+        return dataclasses.replace(answer, question=question, searched=searched if changed else "")
+
+    def spell(self, query: str, snapshot: Snapshot | None = None) -> str:
+        """``query`` with its typos and office shorthand corrected against the index's words (kb.spelling)."""
+        from kb.search import check_query
+        from kb.spelling import speller_for
+
+        if not self.settings.spelling:
+            return query
+        text = check_query(query, self.settings)
+        return speller_for(snapshot or self.snapshot).correct(text).query
 
     def documents(self) -> list[DocRecord]:
         return list(self.snapshot.records.values())
