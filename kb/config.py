@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -15,6 +16,8 @@ from kb.lexical import QUERY_STOPWORDS
 FUSION_METHODS = ("convex", "rrf", "dense", "bm25")
 FUSION_NORMS = ("zscore", "minmax")
 BACKENDS = ("openvino", "torch")
+OCR_MODES = ("auto", "off")
+_OCR_LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
 
 
 def default_cache_dir() -> Path:
@@ -70,6 +73,11 @@ class Settings:
             ``cache_dir``; bf16 on CPUs that have it) or "torch" (plain
             sentence-transformers, fp32). Either reads the other's index.
         cache_dir: Where converted models are kept.
+        ocr: Scanned PDF pages (no text layer): "auto" reads them with
+            Tesseract, "off" leaves them out (a PDF with no text layer at
+            all is refused).
+        ocr_languages: Tesseract languages joined by "+".
+        ocr_dpi: Resolution scanned pages are rendered at for OCR.
     """
 
     index: Path = Path("index")
@@ -98,6 +106,9 @@ class Settings:
     max_removal_share: float = 0.2
     backend: str = "openvino"
     cache_dir: Path = field(default_factory=default_cache_dir)
+    ocr: str = "auto"
+    ocr_languages: str = "eng+chi_sim"
+    ocr_dpi: int = 300
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
@@ -125,6 +136,13 @@ class Settings:
             raise KbError("max_file_chars and max_docx_xml_mb must be positive")
         if self.max_upload_mb <= 0:
             raise KbError(f"max_upload_mb ({self.max_upload_mb}) must be positive")
+        if self.ocr not in OCR_MODES:
+            raise KbError(f"ocr {self.ocr!r} is not one of {', '.join(OCR_MODES)}")
+        if not _OCR_LANGUAGES.fullmatch(self.ocr_languages):
+            raise KbError(f"ocr_languages {self.ocr_languages!r} must be Tesseract language codes "
+                          "joined by '+', e.g. eng+chi_sim")
+        if not 72 <= self.ocr_dpi <= 1200:
+            raise KbError(f"ocr_dpi ({self.ocr_dpi}) must lie between 72 and 1200; 300 suits most scans")
         if self.chunk_tokens < 0:
             raise KbError(f"chunk_tokens ({self.chunk_tokens}) must be 0 (automatic) or positive")
 
