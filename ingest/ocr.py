@@ -21,7 +21,7 @@ import re
 import shutil
 import subprocess
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,9 @@ MIN_CONFIDENCE = 60.0
 # Tesseract puts a space between Chinese characters; Chinese text has none.
 _CJK = r"\u2e80-\u2fdf\u3000-\u303f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_GAP = re.compile(rf"(?<=[{_CJK}])[ \t]+|[ \t]+(?=[{_CJK}])")
+# It also reads Chinese full-width punctuation as ASCII: "会议(一);" for "会议（一）；".
+_FULL_WIDTH = {"(": "（", ")": "）", ",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
+_ASCII_BY_CJK = re.compile(rf"(?<=[{_CJK}])[ \t]*([(),;:?!])|([(),;:?!])[ \t]*(?=[{_CJK}])")
 # Language packs that come with Debian's tesseract-ocr package itself.
 _BUNDLED_LANGUAGES = {"eng", "osd"}
 
@@ -139,16 +142,32 @@ class Tesseract:
 
     def read(self, image: Any, dpi: int) -> PageText:
         """OCR one greyscale PIL image."""
+        return page_text(self.tsv(image, dpi))
+
+    def tsv(self, image: Any, dpi: int) -> str:
+        """Tesseract's TSV for one greyscale PIL image: a row per word, with its place and confidence."""
         buffer = io.BytesIO()
         image.save(buffer, format="PPM")  # uncompressed: the quickest to write and to read
-        tsv = self._run("stdin", "stdout", "-l", self.languages, "--dpi", str(dpi),
-                        "--psm", self.segmentation, "tsv",
-                        data=buffer.getvalue(), timeout=PAGE_TIMEOUT_S)
-        return page_text(tsv)
+        return self._run("stdin", "stdout", "-l", self.languages, "--dpi", str(dpi), "--psm", self.segmentation,
+                         "tsv", data=buffer.getvalue(), timeout=PAGE_TIMEOUT_S)
 
 
-def page_text(tsv: str) -> PageText:
-    """Assemble Tesseract's TSV output into lines and blocks, and score it."""
+def full_width_punctuation(line: str) -> str:
+    """ASCII ( ) , ; : ? ! beside a Chinese character made full-width, as Chinese text writes them."""
+    return _ASCII_BY_CJK.sub(lambda m: _FULL_WIDTH[m.group(1) or m.group(2)], line)
+
+
+def join_chinese(line: str) -> str:
+    """No space beside a Chinese character."""
+    return _CJK_GAP.sub("", line)
+
+
+# What is done to each line of OCR text, in order (eval/ocr_accuracy.py measures each).
+LINE_CLEANUPS: tuple[Callable[[str], str], ...] = (full_width_punctuation, join_chinese)
+
+
+def page_text(tsv: str, cleanups: Sequence[Callable[[str], str]] = LINE_CLEANUPS) -> PageText:
+    """Assemble Tesseract's TSV output into lines and blocks, each line cleaned, and score it."""
     blocks: dict[tuple[str, str], dict[str, list[str]]] = {}
     weighted = length = chars = 0.0
     for row in tsv.splitlines()[1:]:
@@ -160,9 +179,13 @@ def page_text(tsv: str) -> PageText:
         weighted += confidence * len(word)
         length += len(word)
         chars += sum(c.isalnum() for c in word)
-    text = "\n\n".join(
-        "\n".join(_CJK_GAP.sub("", " ".join(words)) for words in lines.values()) for lines in blocks.values()
-    )
+
+    def clean(line: str) -> str:
+        for step in cleanups:
+            line = step(line)
+        return line
+
+    text = "\n\n".join("\n".join(clean(" ".join(words)) for words in lines.values()) for lines in blocks.values())
     return PageText(text, int(chars), weighted / length if length else 0.0)
 
 

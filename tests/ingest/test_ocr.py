@@ -218,6 +218,12 @@ def test_page_text_keeps_lines_and_blocks_and_joins_chinese():
     assert read.usable
 
 
+def test_page_text_makes_ascii_punctuation_beside_chinese_full_width():
+    read = page_text(tsv((1, 1, 1, 90.0, "会议"), (1, 1, 1, 90.0, "(一);"), (1, 1, 1, 90.0, "时间"), (1, 1, 1, 90.0, "8:30"),
+                         (1, 1, 1, 90.0, "(a),"), (1, 1, 1, 90.0, "b")))
+    assert read.text == "会议（一）；时间8:30 (a), b"
+
+
 def test_page_text_of_nothing_or_a_few_marks_is_not_usable():
     assert not page_text(TSV_HEADER + "\n").usable
     assert not page_text(tsv((1, 1, 1, 95.0, "|"), (1, 1, 1, 95.0, "ii"))).usable  # too few characters
