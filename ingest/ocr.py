@@ -34,7 +34,7 @@ PAGE_TIMEOUT_S = 300
 # No pixel darker than this (0 black, 255 white): the page has no ink at all.
 _BLANK_DARKEST = 224
 # Thresholds for a usable page, from the pages measured by eval/ocr_accuracy.py: garbled
-# print reads at 14-46 mean confidence, clean print at 94 and more (eval/README.md).
+# print reads at 24-42 mean confidence, clean print at 90 and more (eval/README.md).
 MIN_CHARS = 4
 MIN_CONFIDENCE = 60.0
 
