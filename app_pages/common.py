@@ -19,7 +19,7 @@ from kb.errors import KbError
 from kb.feedback import FeedbackStore
 from kb.index import KnowledgeBase
 from kb.snapshot import Filters
-from kb.types import DOC_TYPES, STATUSES, Hit
+from kb.types import DOC_TYPES, OCR_NOTE, STATUSES, Hit, is_ocr_page
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 TYPE_LABELS = {"regulation": "Regulation", "document": "Official document", "minutes": "Minutes", "other": "Other"}
@@ -74,13 +74,13 @@ def sidebar_filters(key: str) -> Filters:
     return Filters(types=tuple(types), statuses=tuple(statuses), date_from=date_from, date_to=date_to)
 
 
-def where(hit: Hit, page: int | None = None) -> str:
-    """'Chapter 3 > Article 12 · page 4', escaped."""
+def where(hit: Hit, page: int | None = None, ocr: bool = False) -> str:
+    """'Chapter 3 > Article 12 · page 4', escaped; with ``ocr``, '... (text read by OCR)'."""
     parts = [escape(hit.chunk.section or "(whole document)")]
     page = page or hit.chunk.page
     if page:
         parts.append(f"page {page}")
-    return " · ".join(parts)
+    return " · ".join(parts) + (escape(f" ({OCR_NOTE})") if ocr else "")
 
 
 def badges(kb: KnowledgeBase, hit: Hit) -> str:
@@ -121,7 +121,9 @@ def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quo
         label = status_label(kb.snapshot.records, hit)
         if label:
             st.warning(f"This document is {escape(label)}.", icon=":material/warning:")
-        st.caption(where(hit, page))
+        record = kb.snapshot.records.get(hit.chunk.doc_id)
+        ocr = record is not None and is_ocr_page(record.document.meta, page or hit.chunk.page)
+        st.caption(where(hit, page, ocr))
         st.markdown(passage_markdown(hit.chunk.text, quote_start, quote))
         download_original(hit, key)
 

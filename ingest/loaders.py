@@ -25,6 +25,11 @@ Every file is read within ``LoadLimits``: a symbolic link is not followed
 out of the ingested folder (nor round a loop), a DOCX whose XML unpacks
 to more than ``max_docx_xml_bytes`` and a file of more than ``max_chars``
 characters are refused, so one small hostile file cannot tie up an ingest.
+
+A PDF page whose text layer holds no letter or digit is scanned: unless
+``LoadLimits.ocr.mode`` is "off", it is read by OCR (see ``ingest.ocr``), and
+``Document.meta`` lists the pages so read (``ocr_pages``) and those where OCR
+found no usable text and which were left out (``ocr_unreadable_pages``).
 """
 
 from __future__ import annotations
@@ -48,8 +53,9 @@ from xml.etree import ElementTree
 
 import yaml
 
+from ingest.ocr import OcrOptions
 from kb.errors import LoadError
-from kb.types import DOC_TYPES, STATUSES, Chunk, Document
+from kb.types import DOC_TYPES, OCR_PAGES, OCR_UNREADABLE_PAGES, STATUSES, Chunk, Document
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +131,13 @@ class LoadLimits:
             JSONL passages are indexed as given, and not counted).
         max_docx_xml_bytes: Most bytes the XML parts of a DOCX may unpack to.
         follow_symlinks: Follow links that lead out of the ingested folder.
+        ocr: Whether and how scanned PDF pages are read by OCR.
     """
 
     max_chars: int = 2_000_000
     max_docx_xml_bytes: int = 50 * 1024 * 1024
     follow_symlinks: bool = False
+    ocr: OcrOptions = OcrOptions()
 
 
 @dataclass(frozen=True)
@@ -278,20 +286,59 @@ def check_link(path: Path, root: Path, follow: bool) -> None:
 
 
 def _load_pdf(src: _Source) -> list[Document]:
-    pages, info = _read_pdf(src.path, _read_bytes(src))
+    data = _read_bytes(src)
+    pages, info = _read_pdf(src.path, data)
     texts = [_drop_page_numbers(_normalise(page)).strip() for page in pages]
+    ocr_meta: dict[str, Any] = {}
+    if src.limits.ocr.mode != "off":
+        texts, ocr_meta = _read_scanned_pages(src, data, texts)
     if not any(texts):
+        if ocr_meta:
+            raise LoadError(
+                f"{src.path} has no readable text: no text layer, and OCR found no usable text on its "
+                f"{len(texts)} page(s) (blank, or too faint, blurred or noisy to read); check the scan"
+            )
         raise LoadError(
             f"{src.path} has no text layer (image-only or scanned PDF); "
-            "run OCR on it first (e.g. ocrmypdf) and ingest the result"
+            "run OCR on it first (e.g. ocrmypdf) and ingest the result, or set ocr = \"auto\""
         )
     starts, offset = [], 0
     for page_text in texts:
         starts.append(offset)
         offset += len(page_text) + 2  # the "\n\n" between pages
     text = "\n\n".join(texts)
-    front = _property_front(info, str(src.path))
+    # Keys that are not metadata fields land in Document.meta.
+    front = {**_property_front(info, str(src.path)), **ocr_meta}
     return [_document(src, text, front, _first_line_title(text), page_starts=tuple(starts))]
+
+
+def _read_scanned_pages(src: _Source, data: bytes, texts: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """OCR the pages whose text layer holds no letter or digit: the page texts, and what to add to meta."""
+    from ingest.ocr import read_pages
+
+    scanned = [i for i, page in enumerate(texts) if not any(c.isalnum() for c in page)]
+    if not scanned:
+        return texts, {}
+    try:
+        result = read_pages(data, scanned, src.limits.ocr)
+    except LoadError as exc:
+        raise LoadError(f"{src.path} has scanned pages (no text layer), but {exc}") from None
+    texts = list(texts)
+    read, unreadable = [], []
+    for index, page in sorted(result.pages.items()):
+        page_text = _drop_page_numbers(_normalise(page.text)).strip()
+        usable = page.usable and any(c.isalnum() for c in page_text)
+        texts[index] = page_text if usable else ""
+        (read if usable else unreadable).append(index + 1)
+    meta: dict[str, Any] = {}
+    if read:
+        options = src.limits.ocr
+        meta.update({OCR_PAGES: read, "ocr_engine": result.engine, "ocr_languages": options.languages,
+                     "ocr_dpi": options.dpi})
+    if unreadable:
+        meta[OCR_UNREADABLE_PAGES] = unreadable
+        logger.info("%s: no usable text on scanned page(s) %s; left out", src.path, unreadable)
+    return texts, meta
 
 
 # A line that holds only a page number ("3", "- 3 -", "Page 3 of 7"): print furniture

@@ -182,6 +182,7 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json)
 def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
     """Answer a question with quoted, cited sentences, or say it is not found."""
     from kb.answer import flat, status_label
+    from kb.types import OCR_NOTE, is_ocr_page
 
     kb = _kb(ctx)
     _require_index(kb)
@@ -200,7 +201,10 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
         click.echo("\nSources:")
         for c in result.citations:
             note = status_label(kb.snapshot.records, c.hit)
-            click.echo(f"[{c.n}] {c.hit.title} — {_where(c.hit.chunk.section, c.page)}" + (f"  ({note})" if note else ""))
+            record = kb.snapshot.records.get(c.hit.chunk.doc_id)
+            ocr = f" ({OCR_NOTE})" if record and is_ocr_page(record.document.meta, c.page or c.hit.chunk.page) else ""
+            click.echo(f"[{c.n}] {c.hit.title} — {_where(c.hit.chunk.section, c.page)}{ocr}"
+                       + (f"  ({note})" if note else ""))
             click.echo(f"    {c.hit.source}")
             click.echo(f"    \"{flat(c.quote)}\"")
     elif result.closest:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -22,6 +23,8 @@ ANSWER_STEPS = ("evidence", "answerability", "unknown_words", "year", "outcome",
 def default_rules_dir() -> Path:
     """The rule sets shipped with the code: ``rules/`` beside the ``kb`` package (rules/en, rules/zh)."""
     return Path(__file__).resolve().parents[1] / "rules"
+OCR_MODES = ("auto", "off")
+_OCR_LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
 
 
 def default_cache_dir() -> Path:
@@ -94,6 +97,11 @@ class Settings:
         cache_dir: Where converted models are kept.
         rules: The draft checker's rule sets: a folder with one rule set per
             language (``en/``, ``zh/``), or one rule set.
+        ocr: Scanned PDF pages (no text layer): "auto" reads them with
+            Tesseract, "off" leaves them out (a PDF with no text layer at
+            all is refused).
+        ocr_languages: Tesseract languages joined by "+".
+        ocr_dpi: Resolution scanned pages are rendered at for OCR.
     """
 
     index: Path = Path("index")
@@ -129,6 +137,9 @@ class Settings:
     backend: str = "openvino"
     cache_dir: Path = field(default_factory=default_cache_dir)
     rules: Path = field(default_factory=default_rules_dir)
+    ocr: str = "auto"
+    ocr_languages: str = "eng+chi_sim"
+    ocr_dpi: int = 300
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
@@ -162,6 +173,13 @@ class Settings:
             raise KbError("max_file_chars and max_docx_xml_mb must be positive")
         if self.max_upload_mb <= 0:
             raise KbError(f"max_upload_mb ({self.max_upload_mb}) must be positive")
+        if self.ocr not in OCR_MODES:
+            raise KbError(f"ocr {self.ocr!r} is not one of {', '.join(OCR_MODES)}")
+        if not _OCR_LANGUAGES.fullmatch(self.ocr_languages):
+            raise KbError(f"ocr_languages {self.ocr_languages!r} must be Tesseract language codes "
+                          "joined by '+', e.g. eng+chi_sim")
+        if not 72 <= self.ocr_dpi <= 1200:
+            raise KbError(f"ocr_dpi ({self.ocr_dpi}) must lie between 72 and 1200; 300 suits most scans")
         if self.chunk_tokens < 0:
             raise KbError(f"chunk_tokens ({self.chunk_tokens}) must be 0 (automatic) or positive")
 

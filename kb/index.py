@@ -44,7 +44,7 @@ from kb.errors import IndexDamagedError, IndexMismatchError, KbError, LoadError,
 from kb.lexical import TOKENIZER_VERSION, LexicalIndex
 from kb.snapshot import Filters, Snapshot
 from kb.store import DocRecord, vector_id, write_records
-from kb.types import Answer, Chunk, Document, Hit
+from kb.types import OCR_UNREADABLE_PAGES, Answer, Chunk, Document, Hit
 
 FORMAT_VERSION = 1
 
@@ -574,7 +574,10 @@ class KnowledgeBase:
                         results.append(FileResult(source, "removed", tuple(ids)))
             kept = (set(records) - removed) | {rec.document.doc_id for rec, _ in fresh}
             self._guard_removal(previous, set(previous) - kept, force, "re-indexing" if rebuild else "this ingest")
-            warnings = self._window_warnings(fresh)
+            warnings = self._window_warnings(fresh) + tuple(
+                f"{rec.document.source}: no usable text on scanned page(s) {', '.join(map(str, pages))} "
+                "(blank, or too faint or noisy for OCR); left out"
+                for rec, _ in fresh if (pages := rec.document.meta.get(OCR_UNREADABLE_PAGES)))
             stale_bm25 = bool(self._manifest) and self._manifest.get("lexical") != self._lexical_record()
             if not fresh and not removed and self.exists() and not rebuild and not stale_bm25:
                 return IngestReport(tuple(results), warnings)
@@ -584,10 +587,11 @@ class KnowledgeBase:
     def load_limits(self):
         """What one file may cost to read, from the settings."""
         from ingest.loaders import LoadLimits
+        from ingest.ocr import OcrOptions
 
         s = self.settings
         return LoadLimits(max_chars=s.max_file_chars, max_docx_xml_bytes=int(s.max_docx_xml_mb * 1024 * 1024),
-                          follow_symlinks=s.follow_symlinks)
+                          follow_symlinks=s.follow_symlinks, ocr=OcrOptions(s.ocr, s.ocr_languages, s.ocr_dpi))
 
     def _expand(self, paths: list[Path], staged: Mapping[Path, Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
         """(paths that do not exist, (file, root) pairs): folders walked, staged files as given."""

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 DOC_TYPES = ("regulation", "document", "minutes", "other")
 STATUSES = ("in_force", "superseded", "repealed")
+
+# Keys of Document.meta for scanned PDFs: the 1-based pages whose text OCR read, and
+# the scanned pages left out because OCR found no usable text on them.
+OCR_PAGES = "ocr_pages"
+OCR_UNREADABLE_PAGES = "ocr_unreadable_pages"
+# How a citation of an OCR'd page says so, in the CLI and the app alike.
+OCR_NOTE = "text read by OCR"
+
+
+def is_ocr_page(meta: Mapping[str, Any], page: int | None) -> bool:
+    """Whether ``page`` of the document whose ``Document.meta`` this is was read by OCR."""
+    return page is not None and page in meta.get(OCR_PAGES, ())
 
 
 @dataclass(frozen=True)

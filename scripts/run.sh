@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
+bash scripts/system-packages.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 index=${KB_INDEX:-index}
 if [ ! -f "$index/manifest.json" ]; then

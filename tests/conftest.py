@@ -242,3 +242,32 @@ def rules_kb(settings, rules_corpus: Path) -> KnowledgeBase:
     report = kb.ingest([rules_corpus])
     assert not report.failed, report.failed
     return kb
+SCANNED_TEXT = "Article 9 Minutes of the executive meeting are kept in the archives for thirty years after the meeting."
+
+
+@pytest.fixture
+def scanned_pdf(tmp_path: Path, monkeypatch) -> Path:
+    """regulations/archives-scan.pdf: page 1 typed, page 2 blank, page 3 a scan.
+
+    OCR is replaced by a fixed reading (page 2 unreadable, page 3 ``SCANNED_TEXT``),
+    so what is built on it runs without Tesseract; tests/ingest/test_ocr.py runs the real thing.
+    """
+    from fpdf import FPDF
+
+    from ingest import ocr
+
+    def read_pages(pdf: bytes, pages, options) -> ocr.OcrResult:
+        assert list(pages) == [1, 2]
+        return ocr.OcrResult({1: ocr.BLANK, 2: ocr.PageText(SCANNED_TEXT, 86, 95.0)}, "tesseract 5.3.0")
+
+    monkeypatch.setattr(ocr, "read_pages", read_pages)
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=12)
+    pdf.add_page()
+    pdf.cell(text="Rules on the Archives of Meetings")
+    pdf.add_page()
+    pdf.add_page()
+    path = tmp_path / "scans" / "regulations" / "archives-scan.pdf"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(bytes(pdf.output()))
+    return path

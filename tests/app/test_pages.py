@@ -119,6 +119,14 @@ def test_document_html_is_shown_as_text(app_env, corpus: Path, settings) -> None
     assert "](" not in passage and ":red[" not in passage
 
 
+def test_a_source_read_by_ocr_says_so(app_env, scanned_pdf: Path, settings) -> None:
+    KnowledgeBase(settings, HashingEncoder()).ingest([scanned_pdf])
+    at = ask(page("ask"), "How long are minutes of the executive meeting kept in the archives?")
+    captions = [c.value for c in at.caption]
+    assert any("page 3" in c and r"\(text read by OCR\)" in c for c in captions), captions
+    assert not any("OCR" in c for c in captions if "page 3" not in c)
+
+
 def test_search_ranks_documents_with_facets_and_similar_documents(app_env) -> None:
     at = page("search")
     at.text_input(key="precedent-query").set_value("emergency reporting duty office").run()

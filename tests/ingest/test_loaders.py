@@ -15,7 +15,8 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
-from ingest.loaders import SUPPORTED_SUFFIXES, iter_files, load_file, make_doc_id
+from ingest.loaders import SUPPORTED_SUFFIXES, LoadLimits, iter_files, load_file, make_doc_id
+from ingest.ocr import OcrOptions
 from kb.errors import LoadError
 from kb.types import Chunk
 
@@ -460,16 +461,16 @@ def test_pdf_invalid_properties_are_ignored_not_fatal(tmp_path, caplog):
     assert all(r.levelno == logging.DEBUG for r in caplog.records)
 
 
-def test_pdf_without_text_layer(tmp_path):
+def test_pdf_without_text_layer_and_ocr_off(tmp_path):
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
     writer.add_blank_page(width=595, height=842)
     out = io.BytesIO()
     writer.write(out)
     path = write(tmp_path / "scan.pdf", out.getvalue())
-    message = r"scan\.pdf has no text layer \(image-only or scanned PDF\); run OCR"
+    message = r"scan\.pdf has no text layer \(image-only or scanned PDF\); run OCR .* or set ocr = \"auto\"$"
     with pytest.raises(LoadError, match=message):
-        load_file(path)
+        load_file(path, limits=LoadLimits(ocr=OcrOptions(mode="off")))  # tests/ingest/test_ocr.py: OCR on
 
 
 def test_pdf_encrypted_with_password(tmp_path):

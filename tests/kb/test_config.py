@@ -49,3 +49,20 @@ def test_backend_and_cache_settings(tmp_path: Path, monkeypatch) -> None:
     assert (settings.backend, settings.cache_dir) == ("torch", tmp_path / "models")
     with pytest.raises(KbError, match="backend 'onnx' is not one of openvino, torch"):
         Settings(backend="onnx")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"ocr": "always"}, "ocr 'always' is not one of auto, off"),
+        ({"ocr_languages": "eng chi_sim"}, "ocr_languages 'eng chi_sim' must be Tesseract language codes joined by '\\+'"),
+        ({"ocr_dpi": 30}, "ocr_dpi \\(30\\) must lie between 72 and 1200"),
+    ],
+)
+def test_ocr_settings_are_checked(change, message) -> None:
+    with pytest.raises(KbError, match=message):
+        Settings(**change)
+
+
+def test_ocr_settings_defaults() -> None:
+    assert (Settings().ocr, Settings().ocr_languages, Settings().ocr_dpi) == ("auto", "eng+chi_sim", 300)
