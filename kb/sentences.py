@@ -35,8 +35,8 @@ _WORD = re.compile(r"\w+")
 _MARKDOWN = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?)|\*\*|__|`")
 MAX_LIST_CHARS = 900  # a list longer than this is quoted as its lead-in and its best items
 
-_SEGMENTER = None
-_SEGMENTER_LOCK = threading.Lock()
+_LOCAL = threading.local()  # pysbd's Segmenter keeps state while it segments: one per thread
+_LANGUAGE_LOCK = threading.Lock()
 OFFICE_ABBREVIATIONS = ("mer", "gov", "off", "para", "paras", "arts", "cf", "approx", "dept", "div", "ref",
                         "encl", "att", "tel", "ext", "govt", "sec", "cl", "sch")
 
@@ -61,14 +61,19 @@ class Unit:
 
 
 def _segmenter():
-    """pysbd's English segmenter, taught the office's abbreviations (built once)."""
-    global _SEGMENTER
-    if _SEGMENTER is None:
-        with _SEGMENTER_LOCK:
-            if _SEGMENTER is None:
-                import pysbd
-                from pysbd import languages
-                from pysbd.lang.english import English
+    """This thread's pysbd English segmenter, taught the office's abbreviations.
+
+    pysbd is not safe to share: two threads segmenting with one Segmenter cut each
+    other's text, so each thread has its own.
+    """
+    segmenter = getattr(_LOCAL, "segmenter", None)
+    if segmenter is None:
+        import pysbd
+        from pysbd import languages
+        from pysbd.lang.english import English
+
+        with _LANGUAGE_LOCK:
+            if "en-office" not in languages.LANGUAGE_CODES:
 
                 class Office(English):
                     class Abbreviation(English.Abbreviation):
@@ -79,8 +84,8 @@ def _segmenter():
                                                 "para", "paras", "arts", "sec", "cl", "sch"]
 
                 languages.LANGUAGE_CODES["en-office"] = Office
-                _SEGMENTER = pysbd.Segmenter(language="en-office", clean=False, char_span=True)
-    return _SEGMENTER
+        segmenter = _LOCAL.segmenter = pysbd.Segmenter(language="en-office", clean=False, char_span=True)
+    return segmenter
 
 
 def _is_chinese(text: str) -> bool:

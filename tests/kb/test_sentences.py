@@ -65,3 +65,25 @@ def test_a_merged_passage_strips_each_article_label() -> None:
     text = "Article 5 Minutes are drafted in two days.\n\nArticle 6 The Supervision Office follows up each decision."
     assert texts(text, "Chapter 3 > Article 5") == ["Minutes are drafted in two days.",
                                                     "The Supervision Office follows up each decision."]
+
+
+def test_threads_segment_as_one_thread_does() -> None:
+    # pysbd's Segmenter keeps state while it segments: shared by threads, it cut their texts.
+    import threading
+
+    passages = [f"Article {n} The notice of meeting {n} goes out {n} days ahead. Mer. Gov. Off. [2024] No. {n} "
+                f"applies, e.g. to plenary meetings. Materials run to {n} pages." for n in range(1, 9)]
+    expected = [split_sentences(p) for p in passages]
+    wrong = []
+
+    def run(i: int) -> None:
+        for _ in range(100):
+            if split_sentences(passages[i]) != expected[i]:
+                wrong.append(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []
