@@ -30,15 +30,20 @@ def show(entry: dict, i: int) -> None:
     with st.chat_message("assistant"):
         if entry["read_as"] != entry["question"]:
             st.caption(f"Read with the previous question as: {escape(entry['read_as'])}")
+        if answer.searched:
+            st.caption(f"Searched for: {escape(answer.searched)}")
         if answer.found:
             st.markdown(re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", escape(answer.text)))
             st.caption(f"Answered in {entry['ms']:.0f} ms from {len(answer.citations)} source(s).")
             for c in answer.citations:
-                source_card(kb, c.hit, key=f"dl-{i}-{c.n}", n=c.n, quote_start=c.quote_start, quote=c.quote, page=c.page)
+                source_card(kb, c.hit, key=f"dl-{i}-{c.n}", n=c.n, quote_start=c.quote_start, quote=c.quote, page=c.page,
+                            section=c.where)
         else:
-            st.error(NOT_FOUND_NOTE, icon=":material/block:")
+            reason = f" {escape(answer.note[:1].upper() + answer.note[1:])}." if answer.note else ""
+            st.error(f"{NOT_FOUND_NOTE}{reason}", icon=":material/block:")
             if answer.closest:
-                st.caption("The closest passages, none of which answers the question:")
+                st.caption("Possibly related passages:" if answer.related
+                           else "The closest passages, none of which answers the question:")
                 for j, hit in enumerate(answer.closest):
                     source_card(kb, hit, key=f"dl-{i}-closest-{j}")
         rating = st.feedback("thumbs", key=f"feedback-{entry['id']}")
@@ -54,7 +59,7 @@ def show(entry: dict, i: int) -> None:
 
 def ask(question: str) -> None:
     previous = chat[-1]["read_as"] if chat else None
-    read_as = contextualize(question, previous)
+    read_as = contextualize(question, previous, kb.encoder.encode)
     started = time.perf_counter()
     try:
         answer = kb.ask(read_as, filters=filters)

@@ -74,9 +74,9 @@ def sidebar_filters(key: str) -> Filters:
     return Filters(types=tuple(types), statuses=tuple(statuses), date_from=date_from, date_to=date_to)
 
 
-def where(hit: Hit, page: int | None = None, ocr: bool = False) -> str:
+def where(hit: Hit, page: int | None = None, ocr: bool = False, section: str | None = None) -> str:
     """'Chapter 3 > Article 12 · page 4', escaped; with ``ocr``, '... (text read by OCR)'."""
-    parts = [escape(hit.chunk.section or "(whole document)")]
+    parts = [escape(section or hit.chunk.section or "(whole document)")]
     page = page or hit.chunk.page
     if page:
         parts.append(f"page {page}")
@@ -92,16 +92,24 @@ def badges(kb: KnowledgeBase, hit: Hit) -> str:
     return f":blue-badge[{kind}] :{colour}-badge[{status}]{number}{date}"
 
 
+_HEADING_MARK = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
+
+
+def readable(text: str) -> str:
+    """Passage text as a reader should see it: no Markdown heading marks or bold markers, escaped."""
+    return escape(_HEADING_MARK.sub("", text).replace("**", ""))
+
+
 def passage_markdown(text: str, quote_start: int | None = None, quote: str | None = None) -> str:
-    """The passage, escaped, with the cited sentence highlighted."""
+    """The passage, escaped and without Markdown marks, with the cited sentence highlighted."""
     if quote is None or quote_start is None:
-        return escape(text)
+        return readable(text)
     first = quote.split(" … ")[0]
     end = quote_start + len(first)
     if text[quote_start:end] != first:
-        return escape(text)
+        return readable(text)
     before, cited, after = text[:quote_start], text[quote_start:end], text[end:]
-    return f"{escape(before)}:orange-background[{escape(cited)}]{escape(after)}"
+    return f"{readable(before)}:orange-background[{readable(cited)}]{readable(after)}"
 
 
 def download_original(hit: Hit, key: str) -> None:
@@ -113,7 +121,7 @@ def download_original(hit: Hit, key: str) -> None:
 
 
 def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quote_start=None, quote=None,
-                page=None) -> None:
+                page=None, section: str | None = None) -> None:
     """One source: title, type, status, section and page, the passage, the original file."""
     with st.container(border=True):
         marker = f"[{n}] " if n is not None else ""
@@ -123,7 +131,7 @@ def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quo
             st.warning(f"This document is {escape(label)}.", icon=":material/warning:")
         record = kb.snapshot.records.get(hit.chunk.doc_id)
         ocr = record is not None and is_ocr_page(record.document.meta, page or hit.chunk.page)
-        st.caption(where(hit, page, ocr))
+        st.caption(where(hit, page, ocr, section))
         st.markdown(passage_markdown(hit.chunk.text, quote_start, quote))
         download_original(hit, key)
 

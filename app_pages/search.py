@@ -4,7 +4,7 @@ import streamlit as st
 
 from kb.errors import KbError
 from kb.precedent import FACETS, facet_counts, narrow, search_documents, similar_documents
-from app_pages.common import STATUS_LABELS, TYPE_LABELS, escape, knowledge_base, sidebar_filters, where
+from app_pages.common import STATUS_LABELS, TYPE_LABELS, escape, knowledge_base, readable, sidebar_filters, where
 
 kb = knowledge_base()
 filters = sidebar_filters("search")
@@ -60,7 +60,7 @@ if query.strip():
                         f":{'green' if doc.status == 'in_force' else 'red'}-badge[{STATUS_LABELS[doc.status]}] "
                         f"{number} · {escape(doc.date or 'undated')} · {escape(doc.issuer or 'issuer unknown')}")
             st.caption(f"Best passage: {where(item.best)} · {item.passages} matching passage(s)")
-            st.markdown(escape(item.best.chunk.text))
+            st.markdown(readable(item.best.chunk.text))
             if st.toggle("Similar documents", key=f"similar-{doc.doc_id}"):
                 show_similar(doc.doc_id)
 else:

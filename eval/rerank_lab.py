@@ -63,26 +63,6 @@ def metrics(rows: list[dict], scores: list[np.ndarray] | None, depth: int = DEPT
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("candidates")
-    c.add_argument("dataset", type=Path)
-    c.add_argument("workdir", type=Path)
-    s = sub.add_parser("score")
-    s.add_argument("workdir", type=Path)
-    s.add_argument("--scores", type=Path)
-    args = parser.parse_args()
-    if args.cmd == "candidates":
-        candidates(args.dataset, args.workdir)
-    else:
-        rows = json.loads((args.workdir / "candidates.json").read_text())
-        scores = list(np.load(args.scores, allow_pickle=True)) if args.scores else None
-        print(json.dumps(metrics(rows, scores), indent=2))
-
-
-if __name__ == "__main__":
-    main()
 
 
 def ce_pairs(dataset: Path, workdir: Path, fold: str, negatives: int) -> list[tuple[str, str, float]]:
@@ -110,3 +90,100 @@ def ce_pairs(dataset: Path, workdir: Path, fold: str, negatives: int) -> list[tu
             if taken == negatives:
                 break
     return out
+
+
+_ANSWER_TYPES = {
+    # question cue -> a pattern the answering passage is likely to hold
+    "duration": (r"\bhow (?:many|long)\b.*\b(?:days?|weeks?|months?|years?|hours?|minutes?)\b|\bhow long\b|\bwithin what\b",
+                 r"\b\d+\s*(?:working\s+)?(?:days?|weeks?|months?|years?|hours?|minutes?)\b|\b(?:one|two|three|five|ten|thirty)\s+(?:working\s+)?(?:days?|years?|months?|hours?)\b"),
+    "amount": (r"\bhow much\b|\bamount\b|\bfee\b|\bcost\b|\bfund", r"(?:\b(?:yuan|rmb|usd|us\$|\$|aed|per cent|%)\b|\d[\d,.]*\s*(?:million|billion))"),
+    "who": (r"^\s*who\b|\bwhich (?:person|officer|body|authority|unit|division)\b", r"\b(?:officer|director|head|board|committee|authority|division|office|bureau|regulator|person)\b"),
+    "when": (r"^\s*when\b|\bby when\b|\bdeadline\b", r"\b(?:before|after|within|by|no later than|deadline)\b|\b\d{1,2}\s+\w+\s+\d{4}\b"),
+}
+
+
+def ltr_features(question: str, text: str, title: str, section: str, fused: float, dense: float, bm25: float,
+                 rank: int) -> list[float]:
+    import re
+
+    from kb.lexical import Tokenizer
+
+    tok = _TOKENIZER.setdefault("t", Tokenizer("extended"))
+    q = set(tok([question])[0])
+    t = set(tok([text])[0])
+    head = set(tok([f"{title} {section}"])[0])
+    feats = [fused, dense, bm25, 1.0 / (1 + rank), len(q & t) / max(1, len(q)), len(q & head) / max(1, len(q)),
+             min(len(text), 2000) / 2000]
+    low = question.lower()
+    for cue, wants in _ANSWER_TYPES.values():
+        asked = bool(re.search(cue, low))
+        has = bool(re.search(wants, text.lower()))
+        feats += [float(asked and has), float(asked and not has)]
+    return feats
+
+
+_TOKENIZER: dict = {}
+
+
+def ltr(dataset: Path, workdir: Path) -> None:
+    """A logistic-regression reranker over retrieval features, trained on fold a's candidate lists."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.linear_model import LogisticRegression
+
+    from kb.config import load_settings
+
+    kb = obliqa_index(dataset, workdir, load_settings())
+    snap = kb.snapshot
+    by_id = {c.id: c for c in snap.chunks}
+    rows = json.loads((workdir / "candidates.json").read_text())
+    X, y, fold, lens = [], [], [], []
+    for row in rows:
+        gold = set(row["gold"])
+        for r, cid in enumerate(row["ids"]):
+            c = by_id[cid]
+            title = snap.records[c.doc_id].document.title
+            X.append(ltr_features(row["question"], c.text, title, c.section, row["fused"][r], row["dense"][r],
+                                  row["bm25"][r], r))
+            y.append(int(cid in gold))
+        fold.append(row["fold"])
+        lens.append(len(row["ids"]))
+    X, y = np.array(X), np.array(y)
+    mask_a = np.repeat(np.array([f == "a" for f in fold]), lens)
+    for name, model in (("logistic", LogisticRegression(max_iter=2000, C=1.0)),
+                        ("gbdt", HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05))):
+        mean, std = X[mask_a].mean(0), X[mask_a].std(0) + 1e-9
+        model.fit((X[mask_a] - mean) / std, y[mask_a])
+        p = model.predict_proba((X - mean) / std)[:, 1]
+        scores, at = [], 0
+        for n in lens:
+            scores.append(p[at:at + n])
+            at += n
+        np.save(workdir / f"ltr-{name}.npy", np.array(scores, dtype=object), allow_pickle=True)
+        print(name, json.dumps(metrics(rows, scores)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("candidates")
+    c.add_argument("dataset", type=Path)
+    c.add_argument("workdir", type=Path)
+    lt = sub.add_parser("ltr")
+    lt.add_argument("dataset", type=Path)
+    lt.add_argument("workdir", type=Path)
+    s = sub.add_parser("score")
+    s.add_argument("workdir", type=Path)
+    s.add_argument("--scores", type=Path)
+    args = parser.parse_args()
+    if args.cmd == "candidates":
+        candidates(args.dataset, args.workdir)
+    elif args.cmd == "ltr":
+        ltr(args.dataset, args.workdir)
+    else:
+        rows = json.loads((args.workdir / "candidates.json").read_text())
+        scores = list(np.load(args.scores, allow_pickle=True)) if args.scores else None
+        print(json.dumps(metrics(rows, scores), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -154,23 +154,32 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bo
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=None, help="Number of hits (default 5).")
 @with_filters
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--no-rerank", is_flag=True, help="The hybrid order alone, without the reranker.")
 @click.pass_context
-def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
-    """Search passages: exact references first, then hybrid BM25 + dense ranking."""
+def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json, no_rerank) -> None:
+    """Search passages: exact references first, then hybrid BM25 + dense ranking, reranked."""
+    from kb.answer import flat
+
     kb = _kb(ctx)
     _require_index(kb)
-    hits = kb.search(query, k=k, filters=_filters(types, statuses, doc_ids, date_from, date_to))
+    searched = kb.spell(query)
+    hits = kb.search(searched, k=k, filters=_filters(types, statuses, doc_ids, date_from, date_to),
+                     rerank=not no_rerank)
     if as_json:
-        click.echo(json.dumps({"query": query, "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]},
-                              ensure_ascii=False, indent=2))
+        body = {"query": query, "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}
+        if searched != query.strip():
+            body["searched"] = searched
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
+    if searched != query.strip():
+        click.echo(f"Searched for: {searched}\n")
     if not hits:
         click.echo("No passages found.")
     for i, h in enumerate(hits, 1):
         status = "" if h.status == "in_force" else f" [{h.status}]"
         click.echo(f"{i}. {h.title}{status} — {_where(h.chunk.section, h.chunk.page)}  (score {h.score:.3f})")
         click.echo(f"   {h.chunk.doc_id}  {h.source}")
-        excerpt = " ".join(h.chunk.text.split())
+        excerpt = flat(h.chunk.text)
         click.echo(f"   {excerpt[:300]}{'…' if len(excerpt) > 300 else ''}\n")
 
 
@@ -190,28 +199,35 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
     if as_json:
         body = {
             "question": question, "answer": result.text, "found": result.found,
-            "citations": [_hit_json(c.n, c.hit, flat(c.quote), c.page) for c in result.citations],
+            "citations": [{**_hit_json(c.n, c.hit, flat(c.quote), c.page), "section": c.where}
+                          for c in result.citations],
         }
+        if result.searched:
+            body["searched"] = result.searched
         if not result.found:
+            body["note"] = result.note
+            body["related"] = result.related
             body["closest"] = [_hit_json(i, h) for i, h in enumerate(result.closest, 1)]
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
-    click.echo(result.text)
+    if result.searched:
+        click.echo(f"Searched for: {result.searched}")
+    click.echo(result.text if result.found or not result.note else f"{result.text} ({result.note})")
     if result.citations:
         click.echo("\nSources:")
         for c in result.citations:
             note = status_label(kb.snapshot.records, c.hit)
             record = kb.snapshot.records.get(c.hit.chunk.doc_id)
             ocr = f" ({OCR_NOTE})" if record and is_ocr_page(record.document.meta, c.page or c.hit.chunk.page) else ""
-            click.echo(f"[{c.n}] {c.hit.title} — {_where(c.hit.chunk.section, c.page)}{ocr}"
+            click.echo(f"[{c.n}] {c.hit.title} — {_where(c.where, c.page)}{ocr}"
                        + (f"  ({note})" if note else ""))
             click.echo(f"    {c.hit.source}")
             click.echo(f"    \"{flat(c.quote)}\"")
     elif result.closest:
-        click.echo("\nClosest passages:")
+        click.echo("\nPossibly related passages:" if result.related else "\nClosest passages (none of them answers it):")
         for i, h in enumerate(result.closest, 1):
             click.echo(f"{i}. {h.title} — {_where(h.chunk.section, h.chunk.page)}  (similarity {h.dense:.2f})")
-            excerpt = " ".join(h.chunk.text.split())
+            excerpt = flat(h.chunk.text)
             click.echo(f"   {excerpt[:200]}{'…' if len(excerpt) > 200 else ''}")
 
 

@@ -36,6 +36,7 @@ SHORT = 4  # words: "And for meetings?" is a follow-up, "Who signs circulars?" i
 MIN_SIMILARITY = 0.35  # a previous phrase at least this close to the new subject is the one it replaces
 MAX_PHRASE = 4  # words in a phrase that can be replaced
 NEAR = 0.1  # phrases this close to the closest one compete on length
+MIN_WORD_SIMILARITY = 0.15  # each word of a replaced phrase is at least this close to the new subject
 
 Embed = Callable[[list[str]], np.ndarray]
 
@@ -95,10 +96,16 @@ def contextualize(question: str, previous: str | None, embed: Embed | None = Non
         if spans:
             vectors = embed([subject, *(previous[a:b] for a, b in spans)])
             sims = vectors[1:] @ vectors[0]
+            word_sim = {spans[i]: sims[i] for i in range(len(spans))}
+            # A phrase holds no word unrelated to the new subject ("sent" in "executive meeting sent").
+            whole = [i for i, (a, b) in enumerate(spans)
+                     if all(word_sim.get((m.start() + a, m.end() + a), 1.0) >= MIN_WORD_SIMILARITY
+                            for m in _WORD.finditer(previous[a:b]))]
             # Of the phrases nearly as close as the closest, the longest: "executive meeting", not "meeting".
-            near = [i for i in range(len(spans)) if sims[i] >= sims.max() - NEAR]
-            best = max(near, key=lambda i: (spans[i][1] - spans[i][0], sims[i]))
-            if sims[best] >= MIN_SIMILARITY:
+            top = max((sims[i] for i in whole), default=0.0)
+            near = [i for i in whole if sims[i] >= top - NEAR]
+            best = max(near, key=lambda i: (spans[i][1] - spans[i][0], sims[i]), default=None)
+            if best is not None and sims[best] >= MIN_SIMILARITY:
                 a, b = spans[best]
                 before = re.sub(r"\b(a|an)(\s+)$", lambda m: ("an" if subject[:1].lower() in "aeiou" else "a")
                                 + m.group(2), previous[:a], flags=re.IGNORECASE)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 import pytest
 
 from kb.feedback import FeedbackStore
@@ -39,3 +41,40 @@ def test_follow_ups_are_read_with_the_previous_question(question: str, previous,
 def test_a_full_question_is_not_a_follow_up() -> None:
     assert not is_follow_up("How long are meeting minutes kept in the archives?")
     assert is_follow_up("And the deadline?")
+
+
+def _embed_by_topic(texts: list[str]) -> np.ndarray:
+    """A stand-in encoder: bodies of government are one topic, kinds of meeting another; any other
+    text gets a direction of its own (from a SHA-256 of it), unrelated to the topics and to the others."""
+    import hashlib
+
+    topics = [("government", "general", "office", "municipal", "bureau"), ("meeting", "plenary", "executive"),
+              ("document", "minutes", "circular")]
+    rows = np.zeros((len(texts), len(topics) + 64))
+    for r, t in enumerate(texts):
+        rows[r, : len(topics)] = [sum(w in t.lower() for w in words) for words in topics]
+        rows[r, len(topics) + hashlib.sha256(t.encode()).digest()[0] % 64] = 0.05
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("question, previous, expected", [
+    ("and for the municipal government?", "Who signs a document issued in the name of the General Office?",
+     "Who signs a document issued in the name of the municipal government?"),
+    ("and for a plenary meeting?", "How many days ahead is the notice of an executive meeting sent?",
+     "How many days ahead is the notice of a plenary meeting sent?"),
+    # Nothing in the previous question plays the new subject's part: joined, as before.
+    ("and in writing?", "Who signs a document issued in the name of the General Office?",
+     "in writing? Who signs a document issued in the name of the General Office?"),
+])
+def test_a_follow_up_naming_a_new_subject_replaces_the_old_one(question, previous, expected) -> None:
+    assert contextualize(question, previous, _embed_by_topic) == expected
+
+
+@pytest.mark.slow
+def test_the_real_encoder_switches_the_subject_of_the_issues_example() -> None:
+    from kb.encoder import make_encoder
+
+    encoder = make_encoder("")
+    assert contextualize("and for the municipal government?",
+                         "Who signs a document issued in the name of the General Office?", encoder.encode) == (
+        "Who signs a document issued in the name of the municipal government?")
