@@ -290,19 +290,37 @@ def stats(ctx, as_json) -> None:
 @click.option("--force", is_flag=True, help="Replace the output directory if it exists.")
 @click.option("--no-reindex", is_flag=True, help="Only write the model; leave the index as it is.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--reranker", is_flag=True, help="Train a cross-encoder reranker instead (pairs need negatives); "
+              "--output names its directory (set `reranker` to it to use it).")
 @click.pass_context
-def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_reindex, as_json) -> None:
+def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_reindex, as_json, reranker) -> None:
     """Fine-tune the embedding model on question–passage pairs (PAIRS.jsonl), then re-encode the index with it.
 
     Each line of PAIRS is {"question": ..., "passage": ...}. Searches on the index then use the tuned model.
+    With --reranker, train a cross-encoder from the packaged MiniLM weights on the pairs and their
+    negatives, exported as OpenVINO IR with int8 weights.
     """
     import dataclasses
 
-    from kb.tune import TuneParams, read_pairs
+    from kb.tune import RerankParams, TuneParams, read_pairs, tune_reranker
     from kb.tune import tune as run_tune
 
     kb = _kb(ctx)
     rows = read_pairs(pairs)
+    if reranker:
+        if output is None:
+            raise KbError("give the reranker's directory: `kb tune --reranker PAIRS --output DIR`")
+        changes = {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "max_tokens": max_seq_length}
+        params = dataclasses.replace(RerankParams(), **{k: v for k, v in changes.items() if v is not None})
+        progress, close = _progress_bars({"training": "step"}, close_done=True)
+        try:
+            info = tune_reranker(rows, output, params, force=force, progress=progress)
+        finally:
+            close()
+        click.echo(json.dumps(info, indent=2) if as_json else
+                   f"reranker {output}: {info['examples']} examples, {info['steps']} steps, "
+                   f"{info['train_seconds']} s; use it with reranker = \"{output}\"")
+        return
     changes = {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "max_seq_length": max_seq_length}
     params = dataclasses.replace(TuneParams(), **{k: v for k, v in changes.items() if v is not None})
     click.echo(f"tuning on {len(rows)} pairs: {params.epochs} epoch(s), batch {params.batch_size}, "
@@ -434,12 +452,60 @@ def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseli
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The PAIRS.jsonl to write.")
 @click.option("--hard-negatives", is_flag=True, help="Give each pair the best BM25 passage that is not gold as a negative.")
-def obliqa_pairs(dataset: Path, split: str, fold: str | None, output: Path, hard_negatives: bool) -> None:
-    """Export question–gold-passage pairs of ObliQA as PAIRS.jsonl for `kb tune`."""
-    from kb.evaluate import obliqa_pairs as export
+@click.option("--negatives", type=click.IntRange(1, 50), default=None,
+              help="For `kb tune --reranker`: give each pair this many BM25 negatives, mined from the index "
+                   "`kb eval obliqa` builds (in --workdir).")
+@click.option("--workdir", type=click.Path(path_type=Path), help="With --negatives: where the index is kept (or built).")
+@click.pass_context
+def obliqa_pairs(ctx, dataset: Path, split: str, fold: str | None, output: Path, hard_negatives: bool,
+                 negatives: int | None, workdir: Path | None) -> None:
+    """Export question–gold-passage pairs of ObliQA as PAIRS.jsonl for `kb tune` (or `kb tune --reranker`)."""
+    import tempfile
 
-    written = export(dataset, split, fold, output, negatives=hard_negatives)
+    from kb.config import load_settings
+    from kb.evaluate import obliqa_pairs as export
+    from kb.evaluate import obliqa_reranker_pairs
+
+    if negatives is None:
+        written = export(dataset, split, fold, output, negatives=hard_negatives)
+    else:
+        with tempfile.TemporaryDirectory(prefix="kb-obliqa-") as scratch:
+            written = obliqa_reranker_pairs(dataset, split, fold, output, negatives, load_settings(),
+                                            workdir or Path(scratch))
     click.echo(f"{written} pairs written to {output}")
+
+
+@eval_group.command()
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--workdir", type=click.Path(path_type=Path), required=True, help="Where the ObliQA index is kept (or built).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The model's JSON file (kb/models/answerability.json is the shipped one).")
+@click.option("--max-refused", type=click.FloatRange(0, 1), default=0.10, show_default=True,
+              help="Share of fold a's answerable questions the threshold may refuse.")
+@click.option("--json", "as_json", is_flag=True)
+def answerability(dataset: Path, workdir: Path, output: Path, max_refused: float, as_json: bool) -> None:
+    """Train the answerability model on ObliQA dev fold a, choose its threshold there, score fold b.
+
+    Each question is asked with its gold documents in the index (answerable) and filtered out
+    (unanswerable). The index is built with the configured encoder and reranker.
+    """
+    from kb.answerability import fit
+    from kb.config import load_settings
+    from kb.evaluate import answerability_data, obliqa_index, obliqa_questions, refusal_rates
+
+    kb = obliqa_index(dataset, workdir, load_settings())
+    if kb.reranker is None:
+        raise KbError("the answerability model reads the reranker's scores: set `reranker` (or keep the shipped one)")
+    xa, ya = answerability_data(kb, obliqa_questions(dataset, "dev", "a"))
+    model = fit(xa, ya, f"ObliQA dev fold a ({len(ya) // 2} questions, asked with and without their gold documents)",
+                max_refused)
+    xb, yb = answerability_data(kb, obliqa_questions(dataset, "dev", "b"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(model.to_json(), indent=2), encoding="utf-8")
+    result = {"model": str(output), "threshold": round(model.threshold, 4), "unsure": round(model.unsure, 4),
+              "fold_a": refusal_rates(model, xa, ya), "fold_b": refusal_rates(model, xb, yb),
+              "weights": dict(zip(model.to_json()["features"], [round(w, 3) for w in model.weights]))}
+    click.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k:10} {v}" for k, v in result.items()))
 
 
 @eval_group.command()

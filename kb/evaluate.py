@@ -197,6 +197,40 @@ def obliqa_pairs(dataset: Path, split: str, fold: str | None, out: Path, negativ
     return written
 
 
+def obliqa_reranker_pairs(dataset: Path, split: str, fold: str | None, out: Path, negatives: int,
+                          settings: Settings, workdir: Path) -> int:
+    """Write PAIRS.jsonl for ``kb tune --reranker``: each gold passage of each question, with the
+    question's ``negatives`` best BM25 passages of the index (``obliqa_index``) that are not gold,
+    not the same text as a gold one, and not shorter than 100 characters (headings, stubs).
+    Returns the pairs written; a question with no such passage is left out."""
+    from kb.fusion import top_k
+
+    kb = obliqa_index(dataset, workdir, settings)
+    snap = kb.snapshot
+    text = {c.id: c.text for c in snap.chunks}
+    keys = [c.id for c in snap.chunks]
+    written = 0
+    with open(out, "w", encoding="utf-8") as sink:
+        for q in obliqa_questions(dataset, split, fold):
+            gold_texts = {" ".join(text[k].split()) for k in q.gold if k in text}
+            wrong: list[str] = []
+            for i in top_k(snap.lexical.scores(q.text, "extended"), 60):
+                candidate = text[keys[i]]
+                if keys[i] in q.gold or " ".join(candidate.split()) in gold_texts or len(candidate) < 100:
+                    continue
+                wrong.append(candidate)
+                if len(wrong) == negatives:
+                    break
+            if not wrong:
+                continue
+            for key in sorted(q.gold):
+                if key in text:
+                    row = {"question": q.text, "passage": text[key], "negatives": wrong, "id": q.id, "passage_id": key}
+                    sink.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    written += 1
+    return written
+
+
 def ndcg_at(ranked: Sequence[str], gold: set[str], k: int = 10) -> float:
     """Binary-relevance nDCG@k."""
     dcg = sum(1.0 / math.log2(r + 1) for r, item in enumerate(ranked[:k], 1) if item in gold)
@@ -453,3 +487,30 @@ def recall_chart(result: dict, path: Path, title: str) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def answerability_data(kb: KnowledgeBase, questions: Sequence[Question]) -> tuple[np.ndarray, np.ndarray]:
+    """Features (kb.answerability) of each ObliQA question asked twice: as it is (label 1), and with the
+    documents of its gold passages filtered out of the index (label 0, as if the office did not hold them)."""
+    from kb.answer import PASSAGES
+    from kb.answerability import features
+    from kb.snapshot import Filters
+
+    searcher, snap = kb.searcher(), kb.snapshot
+    rows, labels = [], []
+    for q in questions:
+        gold_docs = tuple(sorted({f"obliqa/{key.split('|')[0]}" for key in q.gold}))
+        for label, filters in ((1, None), (0, Filters(exclude_doc_ids=gold_docs))):
+            hits = searcher.run(q.text, PASSAGES, filters).hits
+            rows.append(features(q.text, hits, snap))
+            labels.append(label)
+    return np.array(rows), np.array(labels)
+
+
+def refusal_rates(model, x: np.ndarray, y: np.ndarray) -> dict:
+    """Shares refused by ``model``: of the unanswerable rows (should be high) and of the answerable (low)."""
+    p = np.array([model.probability_of(row) for row in x])
+    refused = p < model.threshold
+    return {"unanswerable_refused": round(float(refused[y == 0].mean()), 4) if (y == 0).any() else None,
+            "answerable_refused": round(float(refused[y == 1].mean()), 4) if (y == 1).any() else None,
+            "rows": int(len(y))}

@@ -158,3 +158,54 @@ def test_unknown_words_leave_out_function_words_numbers_and_chinese(broad: Knowl
 
 def test_a_small_index_calls_no_word_unknown(built: KnowledgeBase) -> None:
     assert built.snapshot.lexical.unknown_words("What overtime pay in lieu?")[0] == []
+
+
+def test_every_step_can_be_switched_off_by_name(built: KnowledgeBase) -> None:
+    from kb.answer import STEPS
+    from kb.config import ANSWER_STEPS, Settings
+    from kb.errors import KbError
+
+    assert STEPS == ANSWER_STEPS
+    with pytest.raises(KbError, match=r"answer_off names plenty, not steps of an answer: choose among evidence"):
+        Settings(answer_off="year, plenty")
+    # The year check refuses a year the best passage does not hold; switched off, the answer is given.
+    question = "What did the 2026 coordination meeting decide about pumping equipment?"
+    assert not built.ask(question).found
+    off = KnowledgeBase(built.settings.replace(answer_off="year"), built.encoder)
+    assert off.ask(question).found
+
+
+def test_not_found_says_why(built: KnowledgeBase) -> None:
+    refused = built.ask("What did the 2026 coordination meeting decide about pumping equipment?")
+    assert refused.note == "no document of 2026 answers it" and refused.related
+
+
+def test_not_found_because_of_a_filter_says_so(built: KnowledgeBase) -> None:
+    from kb.snapshot import Filters
+
+    question = "How many working days before the meeting must the meeting notice be sent?"
+    answer = built.ask(question, filters=Filters(types=("minutes",), date_from="2030-01-01"))
+    assert not answer.found
+    assert answer.note.startswith("the filters leave out the documents that answer it, such as Rules on Meeting")
+
+
+def test_a_list_article_is_quoted_whole_and_each_fact_once(kb: KnowledgeBase, tmp_path) -> None:
+    rules = write(tmp_path / "docs" / "regulations" / "notices.md", """\
+        # Rules on Notices
+
+        ## Chapter 4 Notices
+
+        Article 21 The Meetings Division sends the notice of a meeting no later than the following times:
+        (1) a plenary meeting, 5 working days before the meeting;
+        (2) a municipal-wide meeting, 7 working days before the meeting;
+        (3) a special-topic meeting, 1 working day before the meeting.
+
+        Article 22 A meeting notice states the name of the meeting, its date, start time and the venue.
+        """)
+    kb.ingest([rules.parent.parent])
+    answer = kb.ask("How many working days ahead is the notice of a meeting sent?")
+    assert answer.found and answer.citations[0].where.endswith("Article 21")
+    text = answer.text
+    assert text.startswith("The Meetings Division sends the notice of a meeting no later than the following times:")
+    assert "(1) a plenary meeting, 5 working days" in text and "(3) a special-topic meeting, 1 working day" in text
+    assert text.count("5 working days") == 1 and "Article 21" not in text
