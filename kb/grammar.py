@@ -306,6 +306,9 @@ def detect_heading(line: str) -> Heading | None:
         heading.label = label
     else:
         heading.label = _label_for(clean, heading.marker)
+        if heading.kind == "article" and _collapse(clean).endswith((":", "：")):
+            # "Article 31 The Reception Division is responsible for:" leads into its items: not a title.
+            heading.label = heading.marker
         bare = _collapse(clean).rstrip(":：").rstrip()
         heading.titled = heading.label != heading.marker or bare == heading.marker
     heading.md_level = md_level

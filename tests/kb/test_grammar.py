@@ -59,3 +59,21 @@ def test_dates_and_heading_numerals() -> None:
     assert parse_date("2025年5月20日") == "2025-05-20"
     assert parse_date("31 February 2025") is None
     assert (numeral("3"), numeral("c"), numeral("十二")) == (3, 3, 12)
+
+
+def test_an_article_line_leading_into_its_items_is_labelled_by_its_number() -> None:
+    from kb.grammar import heading_label
+
+    assert heading_label("Article 31 The Reception Division is responsible for:") == "Article 31"
+    assert heading_label("第十五条 发文办理主要程序是：") == "第十五条"
+    assert heading_label("Article 12 Notices") == "Article 12 Notices"
+    assert heading_label("Decisions:") == "Decisions"
+
+
+def test_a_gold_section_matches_the_same_article_however_labelled() -> None:
+    from kb.gold import matches
+
+    gold = (("regulations/reception-rules", "Article 9 Reception plans are approved as follows"),)
+    assert matches("regulations/reception-rules", "Chapter 2 Plans > Article 9", gold)
+    assert not matches("regulations/reception-rules", "Chapter 2 Plans > Article 19", gold)
+    assert not matches("documents/x", "1. Main problems found", (("documents/x", "1. Causes"),))
