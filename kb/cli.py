@@ -9,6 +9,27 @@ from pathlib import Path
 import click
 
 from kb.errors import KbError
+from kb.messages import CLI, language_for, status_label, translate_error, type_label
+
+
+def _lang(ctx: click.Context) -> str:
+    """The CLI's language: --lang, else KB_LANGUAGE or kb.toml; "auto" means English here."""
+    obj = ctx.find_root().obj or {}
+    if "language" not in obj:
+        given = obj.get("lang")
+        if given is None:
+            from kb.config import load_settings
+
+            try:
+                given = load_settings().language
+            except KbError:
+                given = "en"
+        obj["language"] = language_for(given)
+    return obj["language"]
+
+
+def _t(ctx: click.Context, key: str, **fields) -> str:
+    return CLI.t(_lang(ctx), key, **fields)
 
 
 def _kb(ctx: click.Context):
@@ -18,10 +39,11 @@ def _kb(ctx: click.Context):
     return KnowledgeBase(load_settings(index=ctx.obj.get("index")))
 
 
-def _progress_bars(units: dict[str, str], close_done: bool = False):
+def _progress_bars(units: dict[str, str], close_done: bool = False, names: dict[str, str] | None = None):
     """A ``progress(stage, done, total)`` callback drawing one tqdm bar per stage on stderr,
     and a function closing them all. ``units`` names a stage's unit (default "step");
-    with ``close_done`` a finished bar closes at once, so the next stage's bar takes its own line."""
+    with ``close_done`` a finished bar closes at once, so the next stage's bar takes its own line;
+    ``names`` gives a stage the name the bar shows."""
     from tqdm import tqdm
 
     bars: dict[str, tqdm] = {}
@@ -29,7 +51,8 @@ def _progress_bars(units: dict[str, str], close_done: bool = False):
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=f"{stage:9}", unit=units.get(stage, "step"),
+            name = (names or {}).get(stage, stage)
+            bar = bars[stage] = tqdm(total=total, desc=f"{name:9}", unit=units.get(stage, "step"),
                                      file=sys.stderr, leave=True, dynamic_ncols=True)
         bar.total = total
         bar.n = done
@@ -49,7 +72,7 @@ def _require_index(kb) -> None:
         raise KbError(f"no index at {kb.path}: run `kb ingest PATH...` first (or set KB_INDEX / --index)")
 
 
-def _filters(types, statuses, doc_ids, date_from, date_to):
+def _filters(ctx, types, statuses, doc_ids, date_from, date_to):
     import datetime as dt
 
     from kb.snapshot import Filters
@@ -59,7 +82,7 @@ def _filters(types, statuses, doc_ids, date_from, date_to):
             try:
                 dt.date.fromisoformat(value)
             except ValueError:
-                raise KbError(f"{flag} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-03-01") from None
+                raise KbError(_t(ctx, "not_a_date", flag=flag, value=value)) from None
 
     return Filters(tuple(types), tuple(statuses), tuple(doc_ids), date_from, date_to)
 
@@ -73,11 +96,29 @@ def _hit_json(n: int, hit, text: str | None = None, page: int | None = None) -> 
     }
 
 
-def _where(section: str, page: int | None) -> str:
-    bits = [section] if section else []
+def _where(ctx, section: str, page: int | None) -> str:
+    """'Chapter 3 > Article 12, page 4'; 'whole document' when the passage has no section."""
+    bits = [section or _t(ctx, "whole_document")]
     if page is not None:
-        bits.append(f"page {page}")
+        bits.append(_t(ctx, "page", page=page))
     return ", ".join(bits)
+
+
+def _facts(ctx, hit, replacement: str | None = None) -> str:
+    """'Mer. Gov. Off. [2023] No. 20 · 2023-06-15 · In force': a source's number, date and status."""
+    lang = _lang(ctx)
+    status = status_label(lang, hit.status)
+    if replacement:
+        status = _t(ctx, "status_note.by", status=status, name=replacement)
+    return " · ".join([hit.number or _t(ctx, "no_number"), hit.date or _t(ctx, "undated"), status])
+
+
+def _replacement(kb, hit) -> str | None:
+    """The title of the document that supersedes ``hit``'s, or its id; None when there is none."""
+    if not hit.superseded_by:
+        return None
+    record = kb.snapshot.records.get(hit.superseded_by)
+    return record.document.title if record else hit.superseded_by
 
 
 class _Group(click.Group):
@@ -85,17 +126,20 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KbError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            lang = _lang(ctx)
+            click.echo(CLI.t(lang, "error", message=translate_error(lang, str(exc))), err=True)
             sys.exit(1)
 
 
 @click.group(cls=_Group)
 @click.option("--index", type=click.Path(path_type=Path), envvar="KB_INDEX", help="Index directory (default ./index).")
+@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), envvar="KB_LANGUAGE",
+              help="Language of the output: en (English), zh (Chinese); auto means English here (default).")
 @click.version_option(package_name="office-kb")
 @click.pass_context
-def cli(ctx: click.Context, index: Path | None) -> None:
+def cli(ctx: click.Context, index: Path | None, lang: str | None) -> None:
     """Office knowledge base: cited answers from regulations, documents and minutes."""
-    ctx.obj = {"index": index}
+    ctx.obj = {"index": index, "lang": lang}
 
 
 FILTER_OPTIONS = [
@@ -125,26 +169,33 @@ def with_filters(func):
 def ingest(ctx: click.Context, paths: tuple[Path, ...], prune: bool, rebuild: bool, force: bool, wait: float) -> None:
     """Add or update files and folders (PDF, DOCX, Markdown, text, JSONL)."""
     if not paths and not rebuild and not prune:
-        raise KbError("give at least one file or folder to ingest, e.g. `kb ingest corpus/`")
+        raise KbError(_t(ctx, "ingest.no_paths"))
+    from kb.columns import pad
+
     kb = _kb(ctx)
-    progress, close = _progress_bars({"reading": "file", "embedding": "chunk"})
+    lang = _lang(ctx)
+    progress, close = _progress_bars({"reading": _t(ctx, "unit.file"), "embedding": _t(ctx, "unit.chunk"),
+                                      "indexing": _t(ctx, "unit.step")},
+                                     names={s: _t(ctx, f"stage.{s}") for s in ("reading", "embedding", "indexing")})
     try:
         report = kb.ingest(list(paths), prune=prune, rebuild=rebuild, progress=progress, force=force, wait=wait,
-                           on_wait=lambda: click.echo("Another ingest is running: waiting for it…", err=True))
+                           on_wait=lambda: click.echo(_t(ctx, "ingest.waiting"), err=True))
     finally:
         close()
     for r in report.results:
         if r.status == "failed":
             # Loader messages start with the path already.
-            line = r.reason if r.reason.startswith(r.path) else f"{r.path}: {r.reason}"
+            reason = translate_error(lang, r.reason)
+            line = reason if reason.startswith(r.path) else f"{r.path}: {reason}"
         else:
-            line = f"{r.path}: {', '.join(r.doc_ids)} ({r.chunks} chunks)"
-        click.echo(f"{r.status:9} {line}")
+            line = _t(ctx, "ingest.line", path=r.path, ids=", ".join(r.doc_ids), chunks=r.chunks)
+        click.echo(f"{pad(_t(ctx, f'ingest.{r.status}'), 9)} {line}")
     for warning in report.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    counts = ", ".join(f"{report.count(s)} {s}" for s in ("added", "replaced", "unchanged", "removed", "failed"))
+        click.echo(_t(ctx, "warning", message=warning), err=True)
+    counts = _t(ctx, "separator").join(_t(ctx, "ingest.count", n=report.count(s), status=_t(ctx, f"ingest.{s}"))
+                       for s in ("added", "replaced", "unchanged", "removed", "failed"))
     snap = kb.snapshot
-    click.echo(f"{counts}; {kb.path}: {len(snap.records)} documents, {len(snap)} chunks")
+    click.echo(_t(ctx, "ingest.summary", counts=counts, index=kb.path, documents=len(snap.records), chunks=len(snap)))
     if report.failed:
         sys.exit(1)
 
@@ -163,7 +214,7 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json,
     kb = _kb(ctx)
     _require_index(kb)
     searched = kb.spell(query)
-    hits = kb.search(searched, k=k, filters=_filters(types, statuses, doc_ids, date_from, date_to),
+    hits = kb.search(searched, k=k, filters=_filters(ctx, types, statuses, doc_ids, date_from, date_to),
                      rerank=not no_rerank)
     if as_json:
         body = {"query": query, "hits": [_hit_json(i, h) for i, h in enumerate(hits, 1)]}
@@ -172,12 +223,13 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json,
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     if searched != query.strip():
-        click.echo(f"Searched for: {searched}\n")
+        click.echo(_t(ctx, "searched_for", query=searched) + "\n")
     if not hits:
-        click.echo("No passages found.")
+        click.echo(_t(ctx, "no_passages"))
     for i, h in enumerate(hits, 1):
-        status = "" if h.status == "in_force" else f" [{h.status}]"
-        click.echo(f"{i}. {h.title}{status} — {_where(h.chunk.section, h.chunk.page)}  (score {h.score:.3f})")
+        score = _t(ctx, "score", score=f"{h.score:.3f}")
+        click.echo(f"{i}. {h.title} — {_where(ctx, h.chunk.section, h.chunk.page)}  ({score})")
+        click.echo(f"   {_facts(ctx, h, _replacement(kb, h))}")
         click.echo(f"   {h.chunk.doc_id}  {h.source}")
         excerpt = flat(h.chunk.text)
         click.echo(f"   {excerpt[:300]}{'…' if len(excerpt) > 300 else ''}\n")
@@ -190,12 +242,14 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json,
 @click.pass_context
 def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
     """Answer a question with quoted, cited sentences, or say it is not found."""
-    from kb.answer import flat, status_label
-    from kb.types import OCR_NOTE, is_ocr_page
+    from kb.answer import flat
+    from kb.messages import answer_text
+    from kb.types import is_ocr_page
 
     kb = _kb(ctx)
     _require_index(kb)
-    result = kb.ask(question, filters=_filters(types, statuses, doc_ids, date_from, date_to))
+    lang = _lang(ctx)
+    result = kb.ask(question, filters=_filters(ctx, types, statuses, doc_ids, date_from, date_to))
     if as_json:
         body = {
             "question": question, "answer": result.text, "found": result.found,
@@ -211,22 +265,25 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     if result.searched:
-        click.echo(f"Searched for: {result.searched}")
-    click.echo(result.text if result.found or not result.note else f"{result.text} ({result.note})")
+        click.echo(_t(ctx, "searched_for", query=result.searched))
+    text = answer_text(lang, result, kb.snapshot.records)
+    note = translate_error(lang, result.note)
+    click.echo(text if result.found or not note else _t(ctx, "not_found_because", text=text, note=note))
     if result.citations:
-        click.echo("\nSources:")
+        click.echo("\n" + _t(ctx, "sources"))
         for c in result.citations:
-            note = status_label(kb.snapshot.records, c.hit)
             record = kb.snapshot.records.get(c.hit.chunk.doc_id)
-            ocr = f" ({OCR_NOTE})" if record and is_ocr_page(record.document.meta, c.page or c.hit.chunk.page) else ""
-            click.echo(f"[{c.n}] {c.hit.title} — {_where(c.where, c.page)}{ocr}"
-                       + (f"  ({note})" if note else ""))
+            ocr = (f" ({_t(ctx, 'ocr')})" if record and is_ocr_page(record.document.meta, c.page or c.hit.chunk.page)
+                   else "")
+            click.echo(f"[{c.n}] {c.hit.title} — {_where(ctx, c.where, c.page)}{ocr}")
+            click.echo(f"    {_facts(ctx, c.hit, _replacement(kb, c.hit))}")
             click.echo(f"    {c.hit.source}")
             click.echo(f"    \"{flat(c.quote)}\"")
     elif result.closest:
-        click.echo("\nPossibly related passages:" if result.related else "\nClosest passages (none of them answers it):")
+        click.echo("\n" + _t(ctx, "related" if result.related else "closest"))
         for i, h in enumerate(result.closest, 1):
-            click.echo(f"{i}. {h.title} — {_where(h.chunk.section, h.chunk.page)}  (similarity {h.dense:.2f})")
+            similarity = _t(ctx, "similarity", score=f"{h.dense:.2f}")
+            click.echo(f"{i}. {h.title} — {_where(ctx, h.chunk.section, h.chunk.page)}  ({similarity})")
             excerpt = flat(h.chunk.text)
             click.echo(f"   {excerpt[:200]}{'…' if len(excerpt) > 200 else ''}")
 
@@ -246,9 +303,16 @@ def docs(ctx, as_json) -> None:
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    for row in rows:
-        click.echo(f"{row['doc_id']:50} {row['type']:10} {row['status']:10} {row['chunks']:5}  {row['title']}")
-    click.echo(f"{len(rows)} documents")
+    from kb.columns import table
+
+    lang = _lang(ctx)
+    header = [_t(ctx, f"docs.{c}") for c in ("id", "type", "status", "passages", "number", "date", "title")]
+    cells = [[row["doc_id"], type_label(lang, row["type"]), status_label(lang, row["status"]), str(row["chunks"]),
+              row["number"] or "-", row["date"] or "-", row["title"]]
+             for row in sorted(rows, key=lambda r: r["doc_id"])]
+    for line in table(header, cells, right=(3,)):
+        click.echo(line)
+    click.echo(_t(ctx, "docs.count", n=len(rows)))
 
 
 @cli.command()
@@ -259,7 +323,7 @@ def remove(ctx, doc_id) -> None:
     kb = _kb(ctx)
     _require_index(kb)
     record = kb.remove(doc_id)
-    click.echo(f"removed {doc_id} ({record.chunks} chunks)")
+    click.echo(_t(ctx, "removed", doc_id=doc_id, chunks=record.chunks))
 
 
 @cli.command()
@@ -273,8 +337,38 @@ def stats(ctx, as_json) -> None:
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    for key, value in info.items():
-        click.echo(f"{key:15} {value}")
+    from kb.columns import pad, width
+
+    lines = _stats_lines(ctx, info)
+    label_width = max(width(label) for label, _ in lines)
+    for label, value in lines:
+        click.echo(f"{pad(label, label_width)}  {value}")
+
+
+def _stats_lines(ctx, info: dict) -> list[tuple[str, str]]:
+    """`kb stats` as (label, value) lines a reader can take in at a glance."""
+    lang = _lang(ctx)
+    by_type = info.get("by_type") or {}
+    kinds = _t(ctx, "separator").join(_t(ctx, "stats.type_count", n=n, label=type_label(lang, t))
+                                            for t, n in sorted(by_type.items(), key=lambda kv: (-kv[1], kv[0])))
+    documents = (_t(ctx, "stats.documents_value", n=info["documents"], parts=kinds) if kinds
+                 else _t(ctx, "stats.documents_none"))
+    lines = [(_t(ctx, "stats.index"), str(info["index"])), (_t(ctx, "stats.documents"), documents),
+             (_t(ctx, "stats.passages"), str(info["chunks"]))]
+    encoder = info.get("encoder") or {}
+    if encoder:
+        lines.append((_t(ctx, "stats.encoder"), _t(ctx, "stats.encoder_value", name=encoder.get("name"),
+                                                    dim=encoder.get("dim"), tokens=encoder.get("max_tokens"),
+                                                    backend=encoder.get("backend"))))
+    chunking = info.get("chunking") or {}
+    if chunking:
+        lines.append((_t(ctx, "stats.chunking"), _t(ctx, "stats.chunking_value", max=chunking.get("max_tokens"),
+                                                     min=chunking.get("min_tokens"))))
+    if info.get("updated"):
+        lines.append((_t(ctx, "stats.updated"), str(info["updated"]).replace("T", " ")[:19] + " UTC"))
+    if info.get("format_version") is not None:
+        lines.append((_t(ctx, "stats.format"), str(info["format_version"])))
+    return lines
 
 
 @cli.command()
@@ -384,10 +478,12 @@ def check(ctx, draft: Path, kind: str | None, rules_dir: Path | None, precedent:
     else:
         click.echo(format_text(report, {k.id: k.label for k in rules.kinds.kinds}))
         if precedent:
-            click.echo("\nSimilar past documents:" if similar else "\nNo past document of this kind is indexed.")
+            click.echo("\n" + _t(ctx, "check.similar" if similar else "check.no_similar"))
             for record, score in similar:
                 doc = record.document
-                click.echo(f"  {doc.title} ({doc.number or 'no number'}, {doc.date or 'undated'}; similarity {score:.2f})")
+                similarity = _t(ctx, "similarity", score=f"{score:.2f}")
+                click.echo(f"  {doc.title} ({doc.number or _t(ctx, 'no_number')}, {doc.date or _t(ctx, 'undated')}; "
+                           f"{similarity})")
     if report.errors:
         sys.exit(1)
 

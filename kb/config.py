@@ -24,6 +24,7 @@ def default_rules_dir() -> Path:
     """The rule sets shipped with the code: ``rules/`` beside the ``kb`` package (rules/en, rules/zh)."""
     return Path(__file__).resolve().parents[1] / "rules"
 OCR_MODES = ("auto", "off")
+LANGUAGES = ("auto", "en", "zh")
 _OCR_LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
 
 
@@ -102,6 +103,8 @@ class Settings:
             all is refused).
         ocr_languages: Tesseract languages joined by "+".
         ocr_dpi: Resolution scanned pages are rendered at for OCR.
+        language: The interface's language: "en", "zh", or "auto" (the
+            browser's language in the app, English in the CLI).
     """
 
     index: Path = Path("index")
@@ -140,6 +143,7 @@ class Settings:
     ocr: str = "auto"
     ocr_languages: str = "eng+chi_sim"
     ocr_dpi: int = 300
+    language: str = "auto"
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
@@ -180,6 +184,8 @@ class Settings:
                           "joined by '+', e.g. eng+chi_sim")
         if not 72 <= self.ocr_dpi <= 1200:
             raise KbError(f"ocr_dpi ({self.ocr_dpi}) must lie between 72 and 1200; 300 suits most scans")
+        if self.language not in LANGUAGES:
+            raise KbError(f"language {self.language!r} is not one of {', '.join(LANGUAGES)}")
         if self.chunk_tokens < 0:
             raise KbError(f"chunk_tokens ({self.chunk_tokens}) must be 0 (automatic) or positive")
 

@@ -97,3 +97,58 @@ def test_bad_date_filter_names_the_format(run, corpus: Path) -> None:
     assert "--from 'March 2024' is not a date: write it as YYYY-MM-DD" in result.stderr
     body = json.loads(run("search", "duty records", "--from", "2024-01-01", "--json").stdout)
     assert {h["doc_id"] for h in body["hits"]} <= {"regulations/duty-rules", "minutes/2024-04-18-flood"}
+
+
+def test_stats_is_a_readable_summary(run, corpus: Path) -> None:
+    run("ingest", str(corpus))
+    lines = run("stats").stdout.splitlines()
+    assert lines[0].startswith("Index           ") and lines[0].endswith("index")
+    assert "Documents       5 (Regulation 4, Minutes 1)" in lines
+    assert "Passages" in lines[2] and "{" not in "\n".join(lines)
+    assert any(line.startswith("Encoder         hashing-256 (256 dimensions") for line in lines)
+
+
+def test_docs_has_a_header_and_aligned_columns(run, corpus: Path) -> None:
+    run("ingest", str(corpus))
+    lines = run("docs").stdout.splitlines()
+    assert lines[0].split() == ["ID", "TYPE", "STATUS", "PASSAGES", "NUMBER", "DATE", "TITLE"]
+    row = next(line for line in lines if line.startswith("regulations/meeting-rules "))
+    assert row.split("  ")[-1] == "Rules on Meeting Management"
+    assert "Mer. Gov. Off. [2023] No. 20" in row and "2023-06-15" in row and "In force" in row
+    # Every row's title starts in the header's TITLE column.
+    column = lines[0].index("TITLE")
+    assert all(line[column - 2:column] == "  " and line[column] != " " for line in lines[1:-1])
+    assert lines[-1] == "5 documents"
+
+
+def test_ask_source_lines_give_number_date_status_and_never_an_empty_section(run, corpus: Path) -> None:
+    run("ingest", str(corpus))
+    out = run("ask", "How many working days before the meeting is the notice sent?").stdout
+    sources = out.split("Sources:\n")[1].splitlines()
+    assert sources[0].startswith("[1] Rules on Meeting Management — Chapter 2 Notices > Article 3")
+    assert sources[1].strip() == "Mer. Gov. Off. [2023] No. 20 · 2023-06-15 · In force"
+    (corpus / "other").mkdir()
+    (corpus / "other" / "note.txt").write_text("Visitors sign the register at the front desk of the Municipal "
+                                               "Building before they enter.\n", encoding="utf-8")
+    run("ingest", str(corpus))
+    out = run("ask", "Where do visitors sign the register?").stdout
+    line = next(s for s in out.splitlines() if s.startswith("[1] "))
+    assert line.endswith(" — whole document") and "no number · undated · In force" in out
+
+
+def test_the_cli_speaks_chinese(run, corpus: Path, monkeypatch) -> None:
+    ingest = run("--lang", "zh", "ingest", str(corpus))
+    assert "已添加 5，已替换 0，未改变 0，已删除 0，失败 0" in ingest.stdout.splitlines()[-1]
+    out = run("--lang", "zh", "ask", "会议通知应当提前几个工作日发出？").stdout
+    assert "来源：" in out and "会议管理办法" in out and "现行有效" in out
+    docs = run("--lang", "zh", "docs").stdout.splitlines()
+    assert docs[0].split() == ["编号", "类型", "状态", "段落", "文号", "日期", "标题"]
+    assert any("法规制度" in line and "已被替代" in line for line in docs) and docs[-1] == "共 5 篇文档"
+    assert run("--lang", "zh", "stats").stdout.splitlines()[1] == "文档      5 篇（法规制度 4，会议纪要 1）"
+    monkeypatch.setenv("KB_LANGUAGE", "zh")
+    missing = run("ask", "chocolate cake recipe with vanilla frosting")
+    assert missing.stdout.startswith("未在知识库中找到。原因：")
+    assert run("remove", "missing/doc").stderr.startswith("错误：") and "`kb docs` 列出所有编号" in \
+        run("remove", "missing/doc").stderr
+    assert run("search", "duty", "--from", "March 2024").stderr.startswith("错误：--from 'March 2024' 不是日期")
+    assert run("--lang", "en", "stats").stdout.startswith("Index")
