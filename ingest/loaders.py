@@ -16,6 +16,11 @@ Metadata (title, type, issuer, number, date, status, superseded_by) comes from:
   Title-styled paragraph, the first heading or the core title;
 * JSONL: keys on each passage or in its ``metadata`` object.
 
+Where these give no number or date, they are read from the text itself (not for JSONL): the
+number from a header line that opens with one ("Mer. Gov. Off. [2026] No. 3", "子府办发〔2026〕3号",
+"〔2026〕3号"), the date from the signature's date line near the end ("30 January 2026",
+"2026年1月30日"), else from the first date line under the title; both as ``kb.grammar`` reads them.
+
 Property names are matched ignoring case, spaces, ``_`` and ``-``. Properties
 are set by templates and tools as much as by people, so an invalid
 ``DocType``, ``Status`` or ``Date`` is ignored (logged at debug level) and the
@@ -55,6 +60,7 @@ import yaml
 
 from ingest.ocr import OcrOptions
 from kb.errors import LoadError
+from kb.grammar import date_line, leading_number
 from kb.types import DOC_TYPES, OCR_PAGES, OCR_UNREADABLE_PAGES, STATUSES, Chunk, Document
 
 logger = logging.getLogger(__name__)
@@ -864,6 +870,11 @@ def _document(
     where: str | None = None,
 ) -> Document:
     fields = _parse_fields(front, where or str(src.path), src.folder_type)
+    number, date = fields.number, fields.date
+    if not chunks and (number is None or date is None):
+        lines = _plain_lines(text)
+        number = number or _number_in(lines)
+        date = date or _date_in(lines)
     return Document(
         doc_id=doc_id or src.doc_id,
         title=fields.title or derived_title or src.path.stem,
@@ -871,14 +882,39 @@ def _document(
         source=str(src.path.resolve()),
         type=fields.type,
         issuer=fields.issuer,
-        number=fields.number,
-        date=fields.date,
+        number=number,
+        date=date,
         status=fields.status,
         superseded_by=fields.superseded_by,
         page_starts=page_starts,
         chunks=chunks,
         meta=fields.meta,
     )
+
+
+# Where a document's own text gives its number and date: the header's lines, and the signature's.
+_HEAD_LINES = 8
+_TAIL_LINES = 12
+_EMPHASIS = re.compile(r"\*\*|__")
+
+
+def _plain_lines(text: str) -> list[str]:
+    """The text's non-empty lines without Markdown heading or bold marks."""
+    lines = (_EMPHASIS.sub("", _HEADING_MARK.sub("", line.strip())).strip() for line in text.split("\n"))
+    return [line for line in lines if line]
+
+
+def _number_in(lines: list[str]) -> str | None:
+    """The document number a header line opens with, among the first lines."""
+    return next((n for n in map(leading_number, lines[:_HEAD_LINES]) if n), None)
+
+
+def _date_in(lines: list[str]) -> str | None:
+    """The date of issue: the last date line near the end (under the signature), else the first under the title."""
+    for line in reversed(lines[-_TAIL_LINES:]):
+        if date := date_line(line):
+            return date
+    return next((d for d in map(date_line, lines[1:_HEAD_LINES]) if d), None)
 
 
 def _property_front(properties: Mapping[str, str], where: str) -> dict[str, str]:

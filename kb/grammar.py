@@ -450,6 +450,43 @@ def parse_number(text: str) -> DocNumber | None:
     return None
 
 
+# A Chinese number without its series, as minutes are numbered: "〔2023〕6号".
+_BARE_ZH = re.compile(r"[\[(（〔【]\s*(?P<year>(?:19|20)\d\d)\s*[\])）〕】]\s*第?\s*(?P<n>\d+)\s*号")
+
+
+def leading_number(line: str) -> str | None:
+    """The document number a line opens with, as written ("Mer. Gov. Off. [2026] No. 3",
+    "子府办发〔2026〕3号", "〔2026〕3号"), or None: the number line of a document's header,
+    which may go on with the signer ("子府办发〔2025〕4号　签发人：周明")."""
+    text = line.strip()
+    for number, (start, _) in find_numbers(text):
+        if start == 0:
+            return number.text.strip()
+    bare = _BARE_ZH.match(text)
+    return bare.group(0) if bare else None
+
+
+_DATE_ZH_LOOSE = re.compile(
+    rf"(?P<year>[\d{_CN_DIGITS}]{{4}})\s*年\s*(?P<month>[\d{_CN_DIGITS}]{{1,3}})\s*月\s*(?P<day>[\d{_CN_DIGITS}]{{1,3}})\s*日")
+
+
+def date_line(line: str) -> str | None:
+    """The ISO date that ``line`` is, whole, or None: a signature's date line ("30 January 2026",
+    "2026年1月30日", "二〇二六年一月三十日", "2026-01-30"), not a sentence that mentions a date."""
+    import datetime as dt
+
+    text = line.strip()
+    chinese = _DATE_ZH_LOOSE.fullmatch(text)
+    if chinese:
+        try:
+            return dt.date(*(numeral(chinese.group(g)) for g in ("year", "month", "day"))).isoformat()
+        except (ValueError, KbError):
+            return None
+    if any(p.fullmatch(text) for p in (_DATE_EN, _ISO)):
+        return parse_date(text)
+    return None
+
+
 _DATE_EN = re.compile(GRAMMAR["date"])
 _DATE_ZH = re.compile(GRAMMAR["date_zh"])
 _ISO = re.compile(r"(?P<year>(?:19|20)\d\d)-(?P<month>\d{1,2})-(?P<day>\d{1,2})")

@@ -748,3 +748,76 @@ def test_the_character_limit_spares_pre_chunked_passages(tmp_path):
     text = write(tmp_path / "long.txt", ("word " * 300).encode())
     with pytest.raises(LoadError, match=r"holds 1,500 characters, over the limit of 1,000 per file"):
         load_file(text, limits=LoadLimits(max_chars=1000))
+
+
+# --- number and date read from the text when the metadata lacks them ----------------------------------
+
+NOTICE_EN = """\
+# Notice on Duty during the 2026 Spring Festival Holiday
+
+Mer. Gov. Off. [2026] No. 3
+
+People's Governments of all districts:
+
+Duty is kept from 08:00 on 14 February to 08:00 on 22 February 2026, as the Rules require.
+
+General Office of the Meridian City Municipal People's Government
+
+30 January 2026
+
+Copy to: Provincial General Office.
+
+General Office of the Meridian City Municipal People's Government    Printed on 31 January 2026
+"""
+
+NOTICE_ZH = """\
+子午市人民政府办公厅关于做好2026年春节期间值班工作的通知
+
+子府办发〔2026〕3号　　　　签发人：周明
+
+各区、县人民政府，市政府各部门：
+
+值班时间自2026年2月14日8:00至2月22日8:00。
+
+子午市人民政府办公厅
+
+2026年1月30日
+
+（联系人：郭强；联系电话：8826 1110）
+"""
+
+
+def test_markdown_number_and_date_from_the_text(tmp_path):
+    doc = load_one(write(tmp_path / "notice.md", NOTICE_EN))
+    assert (doc.number, doc.date) == ("Mer. Gov. Off. [2026] No. 3", "2026-01-30")  # not the printing date
+
+
+def test_text_chinese_number_and_date_from_the_text(tmp_path):
+    doc = load_one(write(tmp_path / "notice.txt", NOTICE_ZH))
+    assert (doc.number, doc.date) == ("子府办发〔2026〕3号", "2026-01-30")
+
+
+def test_docx_number_and_date_from_the_text(tmp_path):
+    document = docx.Document()
+    document.add_heading("Minutes of the Coordination Meeting on Seals", level=0)
+    document.add_paragraph("〔2026〕3号")
+    document.add_paragraph("The meeting agreed that seals are kept in the seal room.")
+    document.add_paragraph("二〇二六年一月三十日")
+    path = tmp_path / "minutes.docx"
+    document.save(str(path))
+    doc = load_one(path)
+    assert (doc.number, doc.date) == ("〔2026〕3号", "2026-01-30")
+
+
+def test_the_first_date_line_under_the_title_when_none_ends_the_text(tmp_path):
+    body = "# Minutes of the Mayor's Office Meeting\n\n12 March 2026\n\n" + "The meeting agreed.\n\n" * 20
+    assert load_one(write(tmp_path / "m.md", body)).date == "2026-03-12"
+
+
+def test_metadata_beats_the_text_and_sentences_are_not_date_lines(tmp_path):
+    front = "---\nnumber: Mer. Gov. Off. [2025] No. 9\ndate: 2025-12-01\n---\n"
+    doc = load_one(write(tmp_path / "a.md", front + NOTICE_EN))
+    assert (doc.number, doc.date) == ("Mer. Gov. Off. [2025] No. 9", "2025-12-01")
+    plain = "# Rules on Parking\n\nArticle 1 These rules, Mer. Gov. Off. [2026] No. 3, took effect on 1 March 2026.\n"
+    doc = load_one(write(tmp_path / "b.md", plain))
+    assert (doc.number, doc.date) == (None, None)

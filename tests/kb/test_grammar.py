@@ -77,3 +77,28 @@ def test_a_gold_section_matches_the_same_article_however_labelled() -> None:
     assert matches("regulations/reception-rules", "Chapter 2 Plans > Article 9", gold)
     assert not matches("regulations/reception-rules", "Chapter 2 Plans > Article 19", gold)
     assert not matches("documents/x", "1. Main problems found", (("documents/x", "1. Causes"),))
+
+
+@pytest.mark.parametrize(("line", "number"), [
+    ("Mer. Gov. Off. [2026] No. 3", "Mer. Gov. Off. [2026] No. 3"),
+    ("子府办发〔2026〕3号", "子府办发〔2026〕3号"),
+    ("〔2026〕3号", "〔2026〕3号"),
+    ("子府办发〔2025〕4号　　　　签发人：周明", "子府办发〔2025〕4号"),
+    ("根据《办法》（子府办发〔2023〕20号），", None),
+    ("Notice on Duty during the 2025 Spring Festival", None),
+])
+def test_leading_number(line: str, number: str | None) -> None:
+    from kb.grammar import leading_number
+
+    assert leading_number(line) == number
+
+
+@pytest.mark.parametrize(("line", "date"), [
+    ("30 January 2026", "2026-01-30"), ("2026年1月30日", "2026-01-30"), ("二〇二六年一月三十日", "2026-01-30"),
+    ("2026-01-30", "2026-01-30"), ("On 30 January 2026 the meeting", None), ("2026年2月30日", None),
+    ("Printed on 31 January 2026", None),
+])
+def test_date_line(line: str, date: str | None) -> None:
+    from kb.grammar import date_line
+
+    assert date_line(line) == date
