@@ -1,22 +1,25 @@
 """Check a draft: paste it or upload it; each finding with its fix and the article it rests on, and precedent."""
 
+import re
 from pathlib import Path
 
 import streamlit as st
 
 from kb.check.catalogue import Catalogue
-from kb.check.checker import check_draft, open_rules
+from kb.check.checker import check_draft, open_rules, rule_set_path
 from kb.check.draft import draft_from_text, draft_from_upload
 from kb.check.precedent import precedents
-from kb.check.report import Finding
-from kb.check.rules import RuleSet
+from kb.check.report import Finding, Report, Severity
+from kb.check.rules import RuleSet, load_rules
 from kb.errors import KbError
 from kb.index import KnowledgeBase
 from kb.types import Hit
 from app_pages.common import escape, knowledge_base, source_card
+from app_pages.i18n import error, language, t
 
-BADGES = {"error": ":red-badge[error]", "warning": ":orange-badge[warning]", "note": ":blue-badge[note]"}
-FROM_TITLE = "(named by the title)"
+COLOURS = {"error": "red", "warning": "orange", "note": "blue"}
+FROM_TITLE = "-"  # the kind picker's "named by the title"
+_LOCATION = re.compile(r"(line|paragraph) (\d+)")
 
 kb = knowledge_base()
 
@@ -33,6 +36,38 @@ def rules_for(language: str) -> tuple[RuleSet, Catalogue]:
     root = Path(kb.settings.rules)
     stamp = max((p.stat().st_mtime for p in root.rglob("*.y*ml")), default=0.0)
     return _rules(str(root), language, str(kb.path.resolve()), str(kb.manifest().get("generation")), stamp, kb)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _kind_labels(rules_dir: str, language: str, stamp: float) -> dict[str, str]:
+    """The kinds' names in a rule set of ``language`` (read, not verified: only the labels are wanted)."""
+    return {k.id: k.label for k in load_rules(rule_set_path(Path(rules_dir), language)).kinds.kinds}
+
+
+def kind_labels(fallback: RuleSet) -> dict[str, str]:
+    """Kinds named in the interface's language, by the rule set of that language when there is one."""
+    root = Path(kb.settings.rules)
+    try:
+        stamp = max((p.stat().st_mtime for p in root.rglob("*.y*ml")), default=0.0)
+        return _kind_labels(str(root), language(), stamp)
+    except KbError:
+        return {k.id: k.label for k in fallback.kinds.kinds}
+
+
+def location(text: str) -> str:
+    """'line 3' as the interface says it ('第 3 行'); 'whole draft'."""
+    if text == "whole draft":
+        return t("check.whole")
+    match = _LOCATION.fullmatch(text)
+    return t(f"check.{match.group(1)}", n=match.group(2)) if match else text
+
+
+def summary(report: Report) -> str:
+    """'2 errors, 1 warning, 0 notes', in the interface's language."""
+    if language() == "en":
+        return report.summary()
+    return t("separator").join(t("check.count", severity=t(f"check.severity.{s.value}"), n=report.count(s))
+                               for s in Severity)
 
 
 def basis_hit(finding: Finding, catalogue: Catalogue) -> tuple[Hit, int | None, str | None] | None:
@@ -53,14 +88,16 @@ def basis_hit(finding: Finding, catalogue: Catalogue) -> tuple[Hit, int | None, 
 
 def show_finding(n: int, finding: Finding, catalogue: Catalogue) -> None:
     with st.container(border=True):
-        st.markdown(f"{BADGES[finding.severity.value]} **{escape(finding.location)}** · `{finding.rule}`")
+        severity = finding.severity.value
+        st.markdown(f":{COLOURS[severity]}-badge[{t(f'check.severity.{severity}')}] "
+                    f"**{escape(location(finding.location))}** · `{finding.rule}`")
         if finding.quote:
             st.markdown(f"> {escape(finding.quote)}")
         st.markdown(escape(finding.message))
         if finding.fix:
-            st.markdown(f"**Fix:** {escape(finding.fix)}")
+            st.markdown(t("check.fix", fix=escape(finding.fix)))
         name = finding.basis.title or finding.basis.doc_id
-        with st.expander(f"Basis: {name}, {finding.basis.section}"):
+        with st.expander(t("check.basis", name=name, section=finding.basis.section)):
             card = basis_hit(finding, catalogue)
             if card is None:
                 st.markdown(f"“{escape(finding.basis.text)}”")
@@ -69,51 +106,50 @@ def show_finding(n: int, finding: Finding, catalogue: Catalogue) -> None:
                 source_card(kb, hit, key=f"basis-{n}", quote_start=start, quote=quote)
 
 
-st.title("Check a draft")
-st.caption("Paste a draft or upload it (.docx, .md or .txt). Every finding says where it is, what is wrong and how to "
-           "fix it, and opens the article it rests on. Word files are also checked for paper, margins, font and "
-           "line spacing.")
+st.title(t("check.title"))
+st.caption(t("check.caption"))
 try:
     english, _ = rules_for("en")
 except KbError as exc:  # a rule file is wrong, or the index lacks the articles the rules rest on
-    st.error(f"The rules cannot be used: {escape(str(exc))}")
+    st.error(t("check.cannot", message=escape(error(str(exc)))))
     st.stop()
+labels = kind_labels(english)
 with st.form("check-form"):
-    text = st.text_area("Draft", height=280, key="check-text", placeholder="Paste the draft's text here…")
-    upload = st.file_uploader("…or upload it", type=["docx", "md", "txt"], key="check-file")
-    kind = st.selectbox("Kind of document", [FROM_TITLE, *english.kinds.ids()], key="check-kind",
-                        format_func=lambda k: k if k == FROM_TITLE else english.kinds.get(k).label)
-    submitted = st.form_submit_button("Check the draft", type="primary")
+    text = st.text_area(t("check.draft"), height=280, key="check-text", placeholder=t("check.placeholder"))
+    upload = st.file_uploader(t("check.upload"), type=["docx", "md", "txt"], key="check-file")
+    kind = st.selectbox(t("check.kind"), [FROM_TITLE, *english.kinds.ids()], key="check-kind",
+                        format_func=lambda k: t("check.from_title") if k == FROM_TITLE else labels.get(k, k))
+    submitted = st.form_submit_button(t("check.submit"), type="primary", key="check-submit")
 
 if submitted:
     try:
-        draft = draft_from_upload(upload.name, upload.getvalue()) if upload is not None else draft_from_text(text)
+        draft = (draft_from_upload(upload.name, upload.getvalue()) if upload is not None
+                 else draft_from_text(text, name=t("check.pasted")))
         rules, catalogue = rules_for(draft.language)
         report = check_draft(draft, rules, catalogue, None if kind == FROM_TITLE else kind)
         similar = precedents(kb, draft, report.kind, rules.kinds)
         st.session_state["check-result"] = (report, similar, draft.language)
     except KbError as exc:
         st.session_state.pop("check-result", None)
-        st.error(escape(str(exc)))
+        st.error(escape(error(str(exc))))
 
 if "check-result" in st.session_state:
-    report, similar, language = st.session_state["check-result"]
-    rules, catalogue = rules_for(language)
-    found = rules.kinds.get(report.kind) if report.kind else None
-    how = {"title": "named by the title", "given": "as chosen"}.get(report.kind_source, "the title names no kind")
-    st.subheader(f"{report.draft}: {report.summary()}")
-    st.caption(f"Kind: {found.label if found else 'unknown'} ({how}).")
+    report, similar, draft_language = st.session_state["check-result"]
+    rules, catalogue = rules_for(draft_language)
+    how = t(f"check.how.{report.kind_source if report.kind_source in ('title', 'given') else 'unknown'}")
+    st.subheader(f"{report.draft}{'：' if language() == 'zh' else ': '}{summary(report)}")
+    st.caption(t("check.kind_is", kind=labels.get(report.kind, report.kind) if report.kind else t("unknown"), how=how))
     findings_col, precedent_col = st.columns([3, 1])
     with findings_col:
         if not report.findings:
-            st.success("No findings: the draft meets every rule that applies to it.")
+            st.success(t("check.clean"))
         for n, finding in enumerate(report.findings):
             show_finding(n, finding, catalogue)
     with precedent_col:
-        st.markdown("**Similar past documents**")
+        st.markdown(f"**{t('check.similar')}**")
         if not similar:
-            st.caption("No past document of this kind is in the knowledge base.")
+            st.caption(t("check.no_similar"))
         for record, score in similar:
             doc = record.document
-            st.markdown(f"- {escape(doc.title)} · {escape(doc.number or 'no number')} · "
-                        f"{escape(doc.date or 'undated')} (similarity {score:.2f})")
+            st.markdown(f"- {escape(doc.title)} · {escape(doc.number or t('no_number'))} · "
+                        f"{escape(doc.date or t('undated'))} ({t('similarity', score=f'{score:.2f}')})")

@@ -13,17 +13,16 @@ from pathlib import Path
 
 import streamlit as st
 
-from kb.answer import status_label
 from kb.config import load_settings
 from kb.errors import KbError
 from kb.feedback import FeedbackStore
 from kb.index import KnowledgeBase
+from kb.messages import status_clause
 from kb.snapshot import Filters
-from kb.types import DOC_TYPES, OCR_NOTE, STATUSES, Hit, is_ocr_page
+from kb.types import DOC_TYPES, STATUSES, Hit, is_ocr_page
+from app_pages.i18n import error, kind_label, language, status_name, t
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-TYPE_LABELS = {"regulation": "Regulation", "document": "Official document", "minutes": "Minutes", "other": "Other"}
-STATUS_LABELS = {"in_force": "In force", "superseded": "Superseded", "repealed": "Repealed"}
 
 
 def escape(text: str) -> str:
@@ -31,7 +30,7 @@ def escape(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", text)
 
 
-@st.cache_resource(show_spinner="Loading the knowledge base…")
+@st.cache_resource(show_spinner=False)
 def _knowledge_base(index: str, model: str) -> KnowledgeBase:
     kb = KnowledgeBase(load_settings())
     kb.snapshot  # load the index and the encoder once, for every session
@@ -47,10 +46,11 @@ def knowledge_base() -> KnowledgeBase:
     """
     try:
         settings = load_settings()
-        kb = _knowledge_base(str(settings.index), settings.model)
+        with st.spinner(t("kb.loading")):
+            kb = _knowledge_base(str(settings.index), settings.model)
         kb.refresh()
     except KbError as exc:
-        st.error(f"The knowledge base cannot be opened: {escape(str(exc))}")
+        st.error(t("kb.cannot_open", message=escape(error(str(exc)))))
         st.stop()
     return kb
 
@@ -62,34 +62,35 @@ def feedback_store() -> FeedbackStore:
 def sidebar_filters(key: str) -> Filters:
     """Type, status and date filters in the sidebar; ``key`` keeps each page's choices apart."""
     with st.sidebar:
-        st.subheader("Filters")
-        types = st.multiselect("Type", DOC_TYPES, format_func=TYPE_LABELS.get, key=f"{key}-types")
-        statuses = st.multiselect("Status", STATUSES, format_func=STATUS_LABELS.get, key=f"{key}-status")
-        by_date = st.checkbox("Only documents dated between", key=f"{key}-bydate")
+        st.subheader(t("filters"))
+        types = st.multiselect(t("filter.type"), DOC_TYPES, format_func=kind_label, key=f"{key}-types",
+                               placeholder=t("filter.choose"))
+        statuses = st.multiselect(t("filter.status"), STATUSES, format_func=status_name, key=f"{key}-status",
+                                  placeholder=t("filter.choose"))
+        by_date = st.checkbox(t("filter.dated"), key=f"{key}-bydate")
         date_from = date_to = None
         if by_date:
-            start = st.date_input("From", dt.date(2019, 1, 1), key=f"{key}-from")
-            end = st.date_input("To", dt.date.today(), key=f"{key}-to")
+            start = st.date_input(t("filter.from"), dt.date(2019, 1, 1), key=f"{key}-from")
+            end = st.date_input(t("filter.to"), dt.date.today(), key=f"{key}-to")
             date_from, date_to = start.isoformat(), end.isoformat()
     return Filters(types=tuple(types), statuses=tuple(statuses), date_from=date_from, date_to=date_to)
 
 
 def where(hit: Hit, page: int | None = None, ocr: bool = False, section: str | None = None) -> str:
     """'Chapter 3 > Article 12 · page 4', escaped; with ``ocr``, '... (text read by OCR)'."""
-    parts = [escape(section or hit.chunk.section or "(whole document)")]
+    parts = [escape(section or hit.chunk.section or t("whole_document"))]
     page = page or hit.chunk.page
     if page:
-        parts.append(f"page {page}")
-    return " · ".join(parts) + (escape(f" ({OCR_NOTE})") if ocr else "")
+        parts.append(t("page", page=page))
+    return " · ".join(parts) + (escape(f" ({t('ocr')})") if ocr else "")
 
 
-def badges(kb: KnowledgeBase, hit: Hit) -> str:
-    kind = TYPE_LABELS.get(hit.type, hit.type)
-    status = STATUS_LABELS.get(hit.status, hit.status)
-    colour = "green" if hit.status == "in_force" else "red"
-    number = f" · {escape(hit.number)}" if hit.number else ""
-    date = f" · {escape(hit.date)}" if hit.date else ""
-    return f":blue-badge[{kind}] :{colour}-badge[{status}]{number}{date}"
+def badges(doc_type: str, status: str, number: str | None, date: str | None) -> str:
+    """The type and status badges, then the number and date: ':blue-badge[Regulation] :green-badge[In force] · ...'."""
+    colour = "green" if status == "in_force" else "red"
+    number = f" · {escape(number)}" if number else ""
+    date = f" · {escape(date)}" if date else ""
+    return f":blue-badge[{kind_label(doc_type)}] :{colour}-badge[{status_name(status)}]{number}{date}"
 
 
 _HEADING_MARK = re.compile(r"(?m)^[ \t]{0,3}#{1,6}[ \t]+")
@@ -115,9 +116,9 @@ def passage_markdown(text: str, quote_start: int | None = None, quote: str | Non
 def download_original(hit: Hit, key: str) -> None:
     path = Path(hit.source)
     if path.is_file():
-        st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name, key=key)
+        st.download_button(t("card.download", name=path.name), path.read_bytes(), file_name=path.name, key=key)
     else:
-        st.caption(f"Original file no longer at {escape(str(path))}")
+        st.caption(t("card.missing", path=escape(str(path))))
 
 
 def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quote_start=None, quote=None,
@@ -125,10 +126,10 @@ def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quo
     """One source: title, type, status, section and page, the passage, the original file."""
     with st.container(border=True):
         marker = f"[{n}] " if n is not None else ""
-        st.markdown(f"**{escape(marker)}{escape(hit.title)}**  \n{badges(kb, hit)}")
-        label = status_label(kb.snapshot.records, hit)
+        st.markdown(f"**{escape(marker)}{escape(hit.title)}**  \n{badges(hit.type, hit.status, hit.number, hit.date)}")
+        label = status_clause(language(), hit, kb.snapshot.records)
         if label:
-            st.warning(f"This document is {escape(label)}.", icon=":material/warning:")
+            st.warning(t("card.status", status=escape(label)), icon=":material/warning:")
         record = kb.snapshot.records.get(hit.chunk.doc_id)
         ocr = record is not None and is_ocr_page(record.document.meta, page or hit.chunk.page)
         st.caption(where(hit, page, ocr, section))

@@ -1,138 +1,223 @@
 """Library: the documents in the knowledge base, their structure, and adding or removing files."""
 
+from __future__ import annotations
+
+import math
+import re
+
 import pandas as pd
 import streamlit as st
 
 from ingest.loaders import SUPPORTED_SUFFIXES
 from kb.errors import KbError, RemovalRefusedError
 from kb.precedent import similar_documents
-from kb.types import DOC_TYPES
+from kb.types import DOC_TYPES, Chunk
 from kb.uploads import ingest_uploads
-from app_pages.common import STATUS_LABELS, TYPE_LABELS, escape, knowledge_base
+from app_pages.common import escape, knowledge_base
+from app_pages.i18n import error, kind_label, status_name, t
 
 UPLOAD_WAIT_S = 600  # an upload or re-index queues this long behind another ingest
+PASSAGES_PER_PAGE = 20
+ROW_PX, ROWS_SHOWN = 35, 15  # rows the table shows before it scrolls, so an opened document is in view below it
+STAGES = ("reading", "embedding", "indexing")  # kb.index's progress stages
+_WHY = re.compile(r"would remove \d+ of \d+ documents: (?P<why>.+?)\. Nothing was changed", re.S)
 
 kb = knowledge_base()
-st.title("Library")
+st.title(t("library.title"))
 
 # -- add files -------------------------------------------------------------------
-with st.expander("Add files", expanded=not kb.documents()):
-    st.caption(f"Accepted: {', '.join(SUPPORTED_SUFFIXES)}, up to {kb.settings.max_upload_mb:g} MB each. "
-               "Markdown front matter and PDF/DOCX properties give the title, number, date and status.")
+with st.expander(t("library.add"), expanded=not kb.documents()):
+    limit_mb = kb.settings.max_upload_mb
+    st.caption(t("library.accepted", types=", ".join(SUPPORTED_SUFFIXES), mb=f"{limit_mb:g}"))
     with st.form("upload", clear_on_submit=True):
-        files = st.file_uploader("Files", accept_multiple_files=True)
-        doc_type = st.selectbox("They are", DOC_TYPES, format_func=TYPE_LABELS.get, key="upload-type")
-        submitted = st.form_submit_button("Add to the knowledge base")
-    if submitted and files:
-        bar = st.progress(0.0, text="Reading…")
+        # The widget states the same limit (it takes whole megabytes); kb.uploads enforces the setting.
+        files = st.file_uploader(t("library.files"), accept_multiple_files=True,
+                                 max_upload_size=max(1, math.ceil(limit_mb)))
+        doc_type = st.selectbox(t("library.type"), DOC_TYPES, index=None, format_func=kind_label, key="upload-type",
+                                placeholder=t("library.type_placeholder"))
+        submitted = st.form_submit_button(t("library.submit"), key="upload-submit")
+    if submitted and not files:
+        st.warning(t("library.choose_files"), icon=":material/warning:")
+    elif submitted and doc_type is None:
+        st.error(t("library.choose_type"), icon=":material/category:")
+    elif submitted:
+        bar = st.progress(0.0, text=t("library.reading"))
 
         def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(min(done / total, 1.0) if total else 1.0, text=f"{stage.capitalize()} {done}/{total}")
+            name = t(f"library.stage.{stage}") if stage in STAGES else stage.capitalize()
+            bar.progress(min(done / total, 1.0) if total else 1.0,
+                         text=t("library.progress", stage=name, done=done, total=total))
 
         queued = st.empty()
 
         def waiting() -> None:
-            queued.info("Another ingest is running: your files are queued and will be added when it finishes.",
-                        icon=":material/hourglass_top:")
+            queued.info(t("library.queued"), icon=":material/hourglass_top:")
 
         try:
             results = ingest_uploads(kb, [(f.name, f.getvalue()) for f in files], doc_type, progress,
                                      wait=UPLOAD_WAIT_S, on_wait=waiting)
         except KbError as exc:
             results = []
-            st.error(escape(str(exc)))
+            st.error(escape(error(str(exc))))
         queued.empty()
-        bar.progress(1.0, text="Done")
+        bar.progress(1.0, text=t("library.done"))
         st.session_state["upload_results"] = [r.__dict__ for r in results]
     for r in st.session_state.get("upload_results", []):
-        detail = f" ({r['chunks']} passage{'s' if r['chunks'] != 1 else ''})" if r["chunks"] else ""
-        line = f"**{escape(r['name'])}**: {r['status']}{detail}"
+        detail = (t("library.passage") if r["chunks"] == 1 else t("library.passages", n=r["chunks"])) if r["chunks"] else ""
+        line = t("library.result", name=escape(r["name"]), status=t(f"library.status.{r['status']}"), detail=detail)
         if r["status"] == "failed":
-            st.error(f"{line}: {escape(r['reason'])}")
+            st.error(t("library.failed", line=line, reason=escape(error(r["reason"]))))
         else:
             st.success(line)
 
 # -- the table -------------------------------------------------------------------
 records = sorted(kb.documents(), key=lambda r: (r.document.type, r.document.date or "", r.document.doc_id))
 if not records:
-    st.info("No documents yet: add files above.")
+    st.info(t("library.none"))
     st.stop()
+ids = [r.document.doc_id for r in records]
 table = pd.DataFrame([{
-    "title": r.document.title, "type": TYPE_LABELS.get(r.document.type, r.document.type),
-    "status": STATUS_LABELS.get(r.document.status, r.document.status), "number": r.document.number or "",
-    "date": r.document.date or "", "passages": r.chunks, "last ingested (UTC)": r.ingested_at[:19].replace("T", " "),
-    "id": r.document.doc_id,
+    "title": r.document.title, "type": kind_label(r.document.type), "date": r.document.date or "",
+    "number": r.document.number or "", "status": status_name(r.document.status), "passages": r.chunks,
+    "ingested": r.ingested_at[:16].replace("T", " "), "id": r.document.doc_id,
 } for r in records])
-st.dataframe(table, hide_index=True, use_container_width=True,
-             column_config={"title": st.column_config.TextColumn(width="large")})
-col1, col2 = st.columns([3, 1])
-with col2:
-    with st.popover("Re-index all files", help="Read every source file again and re-encode the index"):
-        st.markdown(f"Read all {len(records)} documents' files again and re-encode the index? "
-                    "Answers go on from the current index meanwhile.")
-        if st.button("Re-index", type="primary", key="reindex-button"):
-            st.session_state["reindex-job"] = {"force": False}
-        refused = st.session_state.get("reindex-refused")
-        if refused:
-            st.warning(escape(refused["message"]), icon=":material/warning:")
-            if st.button(f"Remove {refused['removing']} documents anyway", key="reindex-force"):
-                st.session_state["reindex-job"] = {"force": True}
-    job = st.session_state.pop("reindex-job", None)
-    if job is not None:
-        st.session_state.pop("reindex-refused", None)
-        with st.spinner("Re-indexing…"):
-            try:
-                report = kb.ingest([], rebuild=True, force=job["force"], wait=UPLOAD_WAIT_S)
-                st.success(f"Re-indexed {len(report.results)} file(s); {len(report.failed)} failed.")
-                for r in report.failed:
-                    st.caption(escape(r.reason))
-            except RemovalRefusedError as exc:
-                st.session_state["reindex-refused"] = {"message": str(exc).replace(
-                    "run again with --force", "use the button below"), "removing": exc.removing}
-                st.rerun()
-            except KbError as exc:
-                st.error(escape(str(exc)))
+st.caption(t("library.pick"))
+event = st.dataframe(
+    table, hide_index=True, width="stretch", key="library-table", on_select="rerun", selection_mode="single-row",
+    height=(min(len(table), ROWS_SHOWN) + 1) * ROW_PX + 3,
+    # The short columns at their width, the title taking the rest; passages and ingest time are in the document.
+    column_order=("title", "type", "date", "number", "status"),
+    column_config={
+        # Sized to fit beside the sidebar at 1400 pixels; a wider window gives the title the rest.
+        "title": st.column_config.TextColumn(t("col.title"), width=310),
+        "type": st.column_config.TextColumn(t("col.type"), width=118),
+        "date": st.column_config.TextColumn(t("col.date"), width=92),
+        "number": st.column_config.TextColumn(t("col.number"), width=288),
+        "status": st.column_config.TextColumn(t("col.status"), width=96),
+        "passages": st.column_config.NumberColumn(t("col.passages")),
+        "ingested": st.column_config.TextColumn(t("col.ingested")),
+        "id": st.column_config.TextColumn(t("col.id")),
+    },
+)
+rows = event.selection.rows if event is not None else []
+chosen = ids[rows[0]] if rows and rows[0] < len(ids) else None
+
+with st.popover(t("library.reindex"), help=t("library.reindex_help")):
+    st.markdown(t("library.reindex_confirm", n=len(records)))
+    if st.button(t("library.reindex_button"), type="primary", key="reindex-button"):
+        st.session_state["reindex-job"] = {"force": False}
+    refused = st.session_state.get("reindex-refused")
+    if refused:
+        st.warning(escape(refused["message"]), icon=":material/warning:")
+        if st.button(t("library.reindex_force", n=refused["removing"]), key="reindex-force"):
+            st.session_state["reindex-job"] = {"force": True}
+job = st.session_state.pop("reindex-job", None)
+if job is not None:
+    st.session_state.pop("reindex-refused", None)
+    with st.spinner(t("library.reindexing")):
+        try:
+            report = kb.ingest([], rebuild=True, force=job["force"], wait=UPLOAD_WAIT_S)
+            st.success(t("library.reindexed", n=len(report.results), failed=len(report.failed)))
+            for r in report.failed:
+                st.caption(escape(error(r.reason)))
+        except RemovalRefusedError as exc:
+            match = _WHY.search(str(exc))
+            why = match.group("why") if match else str(exc)
+            st.session_state["reindex-refused"] = {
+                "message": t("library.reindex_refused", n=exc.removing, total=exc.total, why=error(why)),
+                "removing": exc.removing}
+            st.rerun()
+        except KbError as exc:
+            st.error(escape(error(str(exc))))
+
 
 # -- one document ----------------------------------------------------------------
-ids = [r.document.doc_id for r in records]
-with col1:
-    chosen = st.selectbox("Open a document", ids, index=None, key="open-doc", placeholder="Choose a document…",
-                          format_func=lambda d: f"{kb.snapshot.records[d].document.title} ({d})"
-                          if d in kb.snapshot.records else d)
+def outline_tree(chunks: list[Chunk]) -> dict:
+    """The section paths as a tree: {label: (passages under it, {child label: ...})}, in document order."""
+    root: dict = {}
+    for c in chunks:
+        level = root
+        for part in [p for p in (c.section or t("whole_document")).split(" > ") if p]:
+            count, children = level.get(part, (0, {}))
+            level[part] = (count + 1, children)
+            level = children
+    return root
+
+
+def tree_markdown(tree: dict, depth: int = 0) -> list[str]:
+    """A nested Markdown list: each section indented under its parent, with its passage count when above one."""
+    lines = []
+    for label, (count, children) in tree.items():
+        n = f" :gray[· {t('library.outline_count', n=count)}]" if count > 1 else ""
+        lines.append(f"{'    ' * depth}- {escape(label)}{n}")
+        lines.extend(tree_markdown(children, depth + 1))
+    return lines
+
+
+def show_outline(chunks: list[Chunk]) -> None:
+    """Top-level sections with subsections as collapsible groups; the others as one list."""
+    leaves: list[str] = []
+    for label, (count, children) in outline_tree(chunks).items():
+        if not children:
+            leaves.append(f"- {escape(label)}")
+            continue
+        if leaves:
+            st.markdown("\n".join(leaves))
+            leaves = []
+        with st.expander(f"{label} · {t('library.outline_count', n=count)}"):
+            st.markdown("\n".join(tree_markdown(children)))
+    if leaves:
+        st.markdown("\n".join(leaves))
+
+
+def show_passages(doc_id: str, chunks: list[Chunk]) -> None:
+    pages = max(1, math.ceil(len(chunks) / PASSAGES_PER_PAGE))
+    page = 1
+    if pages > 1:
+        page = st.selectbox(t("library.page"), range(1, pages + 1), key=f"passages-page-{doc_id}",
+                            format_func=lambda p: t("library.page_of", page=p, pages=pages))
+    first = (page - 1) * PASSAGES_PER_PAGE
+    for n, c in enumerate(chunks[first:first + PASSAGES_PER_PAGE], first + 1):
+        where = [escape(c.section or t("whole_document"))]
+        if c.page:
+            where.append(t("page", page=c.page))
+        where.append(t("library.characters", start=c.start, end=c.end))
+        st.markdown(f"**{n}.** " + " · ".join(where))
+        st.text(c.text)
+        st.divider()
+
+
 if chosen and chosen in kb.snapshot.records:
     record = kb.snapshot.records[chosen]
     doc = record.document
     st.subheader(doc.title)
-    facts = [TYPE_LABELS.get(doc.type, doc.type), STATUS_LABELS.get(doc.status, doc.status),
-             doc.number or "no number", doc.date or "undated", doc.issuer or "issuer unknown"]
+    facts = [kind_label(doc.type), status_name(doc.status), doc.number or t("no_number"), doc.date or t("undated"),
+             doc.issuer or t("issuer_unknown"), t("library.ingested", at=record.ingested_at[:16].replace("T", " "))]
     st.caption(" · ".join(escape(f) for f in facts))
     if doc.superseded_by:
-        st.warning(f"Superseded by {escape(doc.superseded_by)}.", icon=":material/warning:")
+        other = kb.snapshot.records.get(doc.superseded_by)
+        st.warning(t("library.superseded", name=escape(other.document.title if other else doc.superseded_by)),
+                   icon=":material/warning:")
     chunks = [c for c in kb.snapshot.chunks if c.doc_id == chosen]
-    outline, structure, similar = st.tabs(["Outline", f"Passages ({len(chunks)})", "Similar documents"])
+    outline, structure, similar = st.tabs([t("library.outline"), t("library.passages_tab", n=len(chunks)),
+                                           t("similar")])
     with outline:
-        seen: dict[str, int] = {}
-        for c in chunks:
-            seen[c.section or "(whole document)"] = seen.get(c.section or "(whole document)", 0) + 1
-        st.markdown("\n".join(f"- {escape(s)} ({n} passage{'s' if n > 1 else ''})" for s, n in seen.items()))
+        show_outline(chunks)
     with structure:
-        for n, c in enumerate(chunks, 1):
-            page = f" · page {c.page}" if c.page else ""
-            st.markdown(f"**{n}. {escape(c.section or '(whole document)')}**{page} · characters {c.start}–{c.end}")
-            st.text(c.text)
-            st.divider()
+        show_passages(chosen, chunks)
     with similar:
         for other, score in similar_documents(kb, chosen, k=5):
-            st.markdown(f"- {escape(other.document.title)} · {escape(other.document.date or 'undated')} "
-                        f"(similarity {score:.2f})")
-    with st.popover("Delete this document"):
-        st.markdown(f"Remove **{escape(doc.title)}** from the knowledge base? The file itself stays on disk.")
-        if st.button("Delete", type="primary", key=f"delete-{chosen}"):
+            st.markdown(f"- {escape(other.document.title)} · {escape(other.document.date or t('undated'))} "
+                        f"({t('similarity', score=f'{score:.2f}')})")
+    with st.popover(t("library.delete")):
+        st.markdown(t("library.delete_confirm", title=escape(doc.title)))
+        if st.button(t("library.delete_button"), type="primary", key=f"delete-{chosen}"):
             try:
                 kb.remove(chosen, wait=UPLOAD_WAIT_S)
                 st.session_state["deleted"] = doc.title
+                st.session_state.pop("library-table", None)
                 st.rerun()
             except KbError as exc:
-                st.error(escape(str(exc)))
+                st.error(escape(error(str(exc))))
 if "deleted" in st.session_state:
-    st.success(f"Deleted {escape(st.session_state.pop('deleted'))}.")
+    st.success(t("library.deleted", title=escape(st.session_state.pop("deleted"))))

@@ -85,6 +85,7 @@ LABELS = Catalogue({
     "undated": ("undated", "无日期"),
     "issuer_unknown": ("issuer unknown", "发文机关不详"),
     "similarity": ("similarity {score}", "相似度 {score}"),
+    "separator": (", ", "，"),
 })
 
 
@@ -146,7 +147,6 @@ CLI = LABELS.merged(Catalogue({
     "stats.documents_value": ("{n} ({parts})", "{n} 篇（{parts}）"),
     "stats.documents_none": ("none", "无"),
     "stats.type_count": ("{label} {n}", "{label} {n}"),
-    "separator": (", ", "，"),
     "stats.passages": ("Passages", "段落"),
     "stats.encoder": ("Encoder", "编码模型"),
     "stats.encoder_value": ("{name} ({dim} dimensions, a window of {tokens} tokens, {backend})",
@@ -191,6 +191,10 @@ _ERRORS_ZH: list[tuple[str, str]] = [
     (r"(?P<what>.+?) would remove (?P<n>\d+) of (?P<total>\d+) documents: (?P<why>.+?)\. Nothing was changed\. "
      r"Check the sources; to remove them anyway, run again with --force",
      "这次操作将删除 {total} 篇文档中的 {n} 篇（{why}）。没有做任何更改。请检查源文件；如确要删除，请加 --force 重新运行"),
+    (r"their source folder (?P<path>.+) is missing or empty \(an unmounted share\?\)",
+     "它们的源文件夹 {path} 不存在或为空（网络共享未挂载？）"),
+    (r"that is (?P<share>\d+%) of them, over the (?P<limit>\d+%) limit \(max_removal_share\)",
+     "占全部文档的 {share}，超过 {limit} 的上限（max_removal_share）"),
     # uploads and files
     (r"(?P<name>.+?): (?P<suffix>\S+) files are not accepted; upload one of (?P<accepted>.+)",
      "{name}：不接受 {suffix} 文件；请上传以下格式之一：{accepted}"),

@@ -15,19 +15,6 @@ from tests.conftest import write
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 
-@pytest.fixture
-def app_env(built: KnowledgeBase, settings, tmp_path: Path, monkeypatch) -> dict[str, Path]:
-    monkeypatch.chdir(tmp_path)  # no kb.toml of the developer's
-    paths = {"index": settings.index, "uploads": tmp_path / "uploads", "feedback": tmp_path / "feedback.sqlite3"}
-    monkeypatch.setenv("KB_INDEX", str(paths["index"]))
-    monkeypatch.setenv("KB_MODEL", "hashing")
-    monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
-    monkeypatch.setenv("KB_UPLOADS", str(paths["uploads"]))
-    monkeypatch.setenv("KB_FEEDBACK_DB", str(paths["feedback"]))
-    monkeypatch.setenv("KB_MAX_UPLOAD_MB", "0.01")
-    return paths
-
-
 def page(name: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
@@ -53,7 +40,7 @@ def test_start_page_counts_the_index_and_runs_a_starter_question(app_env) -> Non
     at = page("start")
     assert "**5** documents" in texts(at)
     assert [m.value for m in at.metric][:3] == ["4", "0", "1"]  # regulations (one Chinese), documents, minutes
-    starter = next(b for b in at.button if b.key and b.key.startswith("starter-Meetings"))
+    starter = next(b for b in at.button if b.key and b.key.startswith("starter-meetings"))
     starter.click().run()
     assert not at.exception, at.exception
     assert at.chat_message, "the starter question was not asked on the Ask page"
@@ -149,7 +136,8 @@ def test_library_lists_opens_uploads_and_deletes(app_env) -> None:
     at = page("library")
     table = at.dataframe[0].value
     assert set(table["id"]) >= {"regulations/meeting-rules", "minutes/2024-04-18-flood"}
-    at.selectbox(key="open-doc").set_value("regulations/meeting-rules").run()
+    open_document(at, "regulations/meeting-rules")
+    assert at.subheader[0].value == "Rules on Meeting Management"
     assert "Chapter 2 Notices" in texts(at)
     assert "characters" in texts(at)
 
@@ -157,7 +145,7 @@ def test_library_lists_opens_uploads_and_deletes(app_env) -> None:
     at.file_uploader[0].set_value([("parking.md", upload, "text/markdown"), ("../../evil.exe", b"MZ", "x"),
                                    ("big.txt", b"x" * 20_000, "text/plain")])
     at.selectbox(key="upload-type").set_value("regulation")
-    at.button(key="FormSubmitter:upload-Add to the knowledge base").click().run()
+    at.button(key="upload-submit").click().run()
     assert not at.exception, at.exception
     assert any("parking.md: added (1 passage)" in s.value.replace("\\", "").replace("**", "") for s in at.success)
     errors = "\n".join(e.value for e in at.error).replace("\\", "")
@@ -169,11 +157,20 @@ def test_library_lists_opens_uploads_and_deletes(app_env) -> None:
     assert "east yard" in texts(ask_page)
 
     at = page("library")
-    at.selectbox(key="open-doc").set_value("parking").run()
+    open_document(at, "parking")
     at.button(key="delete-parking").click().run()
     assert not at.exception, at.exception
     assert "parking" not in set(at.dataframe[0].value["id"])
     assert "east yard" not in texts(ask(page("ask"), "Where do official cars park?"))
+
+
+def open_document(at: AppTest, doc_id: str) -> AppTest:
+    """Click the table's row of ``doc_id`` (a row selection, as the browser sends it)."""
+    row = list(at.dataframe[0].value["id"]).index(doc_id)
+    at.session_state["library-table"] = {"selection": {"rows": [row], "columns": []}}
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def test_an_index_built_with_another_encoder_stops_with_the_fix(app_env, monkeypatch) -> None:
@@ -185,17 +182,8 @@ def test_an_index_built_with_another_encoder_stops_with_the_fix(app_env, monkeyp
 
 # --- Check a draft -------------------------------------------------------------------------------------
 
-@pytest.fixture
-def check_env(rules_kb: KnowledgeBase, settings, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("KB_INDEX", str(settings.index))
-    monkeypatch.setenv("KB_MODEL", "hashing")
-    monkeypatch.setenv("KB_UPLOADS", str(tmp_path / "uploads"))
-    monkeypatch.setenv("KB_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))
-
-
 def check(at: AppTest) -> AppTest:
-    at.button(key="FormSubmitter:check-form-Check the draft").click().run()
+    at.button(key="check-submit").click().run()
     assert not at.exception, at.exception
     return at
 
@@ -240,3 +228,30 @@ def test_check_page_says_when_the_index_lacks_the_rules_articles(app_env) -> Non
     at = page("check")
     assert "The rules cannot be used" in at.error[0].value
     assert "is not in the knowledge base" in at.error[0].value.replace("\\", "")
+
+
+def test_search_shows_one_set_of_filters_and_a_snippet_of_each_result(app_env, corpus: Path, settings) -> None:
+    long = " ".join(f"Clause {n} of the notice sets out how the divisions share the preparation of the agenda." for n in
+                    range(1, 12))
+    write(corpus / "documents" / "agenda.md", "# Notice on Agenda Preparation\n\n" + long +
+          " The Meetings Division sends the agenda to every participant two working days ahead.\n")
+    KnowledgeBase(settings, HashingEncoder()).ingest([corpus])
+    at = page("search")
+    at.text_input(key="precedent-query").set_value("Meetings Division sends the agenda to every participant").run()
+    assert not at.exception, at.exception
+    assert [m.key for m in at.sidebar.multiselect] == ["facet-type", "facet-issuer", "facet-year", "facet-status"]
+    assert [s.value for s in at.sidebar.subheader] == ["Filters"]
+    values = [m.value for m in at.markdown]
+    first = next(i for i, v in enumerate(values) if v.startswith("**1. Notice on Agenda Preparation"))
+    snippet = values[first + 1].replace("\\", "")  # the card's title, then its snippet
+    assert "sends the agenda to every participant" in snippet
+    assert len(snippet) <= 260 and "Clause 1 of" not in snippet and len(long) > 600  # not the whole passage
+
+
+def test_clear_conversation_is_enabled_by_the_first_question(app_env) -> None:
+    at = page("ask")
+    assert at.sidebar.button(key="clear-chat").disabled
+    ask(at, "How many working days before the meeting must the meeting notice be sent?")
+    assert not at.sidebar.button(key="clear-chat").disabled
+    at.sidebar.button(key="clear-chat").click().run()
+    assert not at.chat_message and at.sidebar.button(key="clear-chat").disabled
