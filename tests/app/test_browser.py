@@ -107,6 +107,69 @@ def test_a_question_asked_in_the_browser_gets_a_cited_answer(served: str, tmp_pa
     assert (tmp_path / "ask.png").stat().st_size > 10_000
 
 
+ZHIBAN = """\
+---
+title: 子午市人民政府值班和突发事件信息报送规定
+type: regulation
+number: 子府办发〔2024〕8号
+date: 2024-03-01
+---
+# 子午市人民政府值班和突发事件信息报送规定
+
+## 第四章 信息报送
+
+第二十七条 报送单位获悉重大突发事件后，应当在30分钟内电话报告总值班室，1小时内书面报告。
+
+第十九条 值班日志、交接班登记簿和值班电话录音由总值班室保存，保存期限为3年。
+"""
+
+
+@pytest.fixture
+def served_zh(settings, tmp_path: Path):
+    """The app in Chinese over a small Chinese corpus: the meeting rules and the duty rules."""
+    from kb.encoder import HashingEncoder
+    from tests.conftest import CHINESE_RULES, write
+
+    root = tmp_path / "zh"
+    write(root / "regulations" / "huiyi-banfa.txt", CHINESE_RULES)
+    write(root / "regulations" / "zhiban-guiding.md", ZHIBAN)
+    assert not KnowledgeBase(settings, HashingEncoder()).ingest([root]).failed
+    env = {**hashing_env(settings.index, tmp_path), "KB_LANGUAGE": "zh", "KB_RERANKER": "none",
+           "KB_ANSWERABILITY": "none"}
+    with serve(env, tmp_path) as url:
+        yield url
+
+
+def test_the_chinese_interface_answers_a_chinese_question_with_its_citation_card(served_zh: str,
+                                                                                 tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: apt-get install chromium chromium-driver"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="en-GB")  # the setting wins
+        page.goto(f"{served_zh}/ask")
+        box = page.get_by_placeholder("请输入关于公文起草")
+        box.wait_for(timeout=30_000)
+        expect(page.get_by_role("heading", name="向知识库提问")).to_be_visible()
+        expect(page.get_by_text("清空对话")).to_be_visible()
+        box.fill("重大突发事件应当在多长时间内电话报告总值班室？")
+        box.press("Enter")
+        card = page.get_by_text("[1] 子午市人民政府值班和突发事件信息报送规定")
+        expect(card).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("应当在30分钟内电话报告总值班室").first).to_be_visible()
+        expect(page.get_by_text("法规制度").first).to_be_visible()
+        expect(page.get_by_text("现行有效").first).to_be_visible()
+        expect(page.get_by_text("第四章 信息报送 > 第二十七条").first).to_be_visible()
+        expect(page.get_by_text("用时", exact=False).first).to_be_visible()
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        for title in ("首页", "提问", "查找先例", "文稿检查", "文库"):
+            expect(nav.get_by_text(title, exact=True)).to_be_visible()
+        page.screenshot(path=str(tmp_path / "ask-zh.png"), full_page=True)
+        browser.close()
+    assert (tmp_path / "ask-zh.png").stat().st_size > 10_000
+
+
 SESSION_QUESTIONS = [
     "How many working days before the meeting must the notice be sent?",
     "How long are duty records kept now?",
