@@ -21,7 +21,7 @@ def test_every_app_string_is_in_both_languages_with_the_same_fields() -> None:
 
 
 def test_starter_questions_exist_in_both_languages_for_the_same_areas() -> None:
-    from app_pages.start import STARTERS
+    from app_pages.starters import STARTERS
 
     assert set(STARTERS) == {"en", "zh"}
     assert list(STARTERS["en"]) == list(STARTERS["zh"]) == ["documents", "meetings", "affairs"]
@@ -76,7 +76,7 @@ def test_start_page_in_chinese_asks_a_chinese_starter(zh_env) -> None:
     assert [m.label for m in at.metric] == ["法规制度", "公文", "会议纪要", "其他"]
     assert "共 **5** 篇文档" in texts(at) and "已被替代 1 篇" in texts(at)
     starter = at.button(key="starter-meetings-0")
-    assert starter.label == "常务会议的会议通知应当提前几个工作日发出？"
+    assert starter.label == "常务会议的会议通知最迟在会前几个工作日发出？"
     starter.click().run()
     assert not at.exception, at.exception
     assert "会议通知应当至少提前三个工作日发出" in texts(at)
@@ -198,3 +198,35 @@ def test_an_upload_without_a_type_is_refused_until_one_is_chosen(zh_env) -> None
 def test_the_check_for_english_finds_it_on_an_english_page(app_env) -> None:
     english = [s for s in shown(page("ask")) if s in ENGLISH]
     assert {"Ask the knowledge base", "Filters", "Clear conversation", "Type", "Status"} <= set(english)
+
+
+# What each Chinese starter question's answer says, in the words of corpus/zh.
+ZH_ANSWERS = {
+    "请示应当在附注处注明什么？": "联系人和联系电话",
+    "发文字号由哪几部分组成？": "发文机关代字、年份和发文顺序号",
+    "一般请示件应当在多少个工作日内办结？": "15个工作日内办结",
+    "以办公厅名义印发的公文由谁签发？": "由秘书长签发",
+    "常务会议的会议通知最迟在会前几个工作日发出？": "常务会议，会前3个工作日",
+    "常务会议原则上每月召开几次？": "每月召开两次",
+    "协调会议纪要应当在几个工作日内印发？": "3个工作日内印发",
+    "全市性会议主会场参会人数不超过多少人？": "不超过200人",
+    "重大突发事件应当在多长时间内电话报告总值班室？": "30分钟内电话报告",
+    "值班日志和值班电话录音保存多长时间？": "保存期限为3年",
+    "外带印章需要几名工作人员陪同？": "全程2人在场",
+    "办公厅新印章自哪一天起启用？": "自2026年3月23日起启用",
+}
+
+
+@pytest.mark.slow
+def test_the_chinese_starter_questions_are_answered_by_the_chinese_corpus(tmp_path: Path) -> None:
+    from app_pages.starters import STARTERS
+    from kb.config import Settings
+
+    corpus = Path(__file__).resolve().parents[2] / "corpus" / "zh"
+    kb = KnowledgeBase(Settings(index=tmp_path / "index", uploads=tmp_path / "uploads"))
+    assert not kb.ingest([corpus]).failed
+    questions = [q for area in STARTERS["zh"].values() for q in area]
+    assert sorted(questions) == sorted(ZH_ANSWERS)
+    for question in questions:
+        answer = kb.ask(question)
+        assert answer.found and ZH_ANSWERS[question] in answer.text, (question, answer.text)
