@@ -1,6 +1,5 @@
 """Check a draft: paste it or upload it; each finding with its fix and the article it rests on, and precedent."""
 
-import re
 from pathlib import Path
 
 import streamlit as st
@@ -9,17 +8,17 @@ from kb.check.catalogue import Catalogue
 from kb.check.checker import check_draft, open_rules, rule_set_path
 from kb.check.draft import draft_from_text, draft_from_upload
 from kb.check.precedent import precedents
-from kb.check.report import Finding, Report, Severity
+from kb.check.report import Finding
 from kb.check.rules import RuleSet, load_rules
 from kb.errors import KbError
 from kb.index import KnowledgeBase
+from kb.messages import check_summary, draft_location
 from kb.types import Hit
 from app_pages.common import escape, knowledge_base, source_card
 from app_pages.i18n import error, language, t
 
 COLOURS = {"error": "red", "warning": "orange", "note": "blue"}
 FROM_TITLE = "-"  # the kind picker's "named by the title"
-_LOCATION = re.compile(r"(line|paragraph) (\d+)")
 
 kb = knowledge_base()
 
@@ -54,20 +53,6 @@ def kind_labels(fallback: RuleSet) -> dict[str, str]:
         return {k.id: k.label for k in fallback.kinds.kinds}
 
 
-def location(text: str) -> str:
-    """'line 3' as the interface says it ('第 3 行'); 'whole draft'."""
-    if text == "whole draft":
-        return t("check.whole")
-    match = _LOCATION.fullmatch(text)
-    return t(f"check.{match.group(1)}", n=match.group(2)) if match else text
-
-
-def summary(report: Report) -> str:
-    """'2 errors, 1 warning, 0 notes', in the interface's language."""
-    if language() == "en":
-        return report.summary()
-    return t("separator").join(t("check.count", severity=t(f"check.severity.{s.value}"), n=report.count(s))
-                               for s in Severity)
 
 
 def basis_hit(finding: Finding, catalogue: Catalogue) -> tuple[Hit, int | None, str | None] | None:
@@ -90,7 +75,7 @@ def show_finding(n: int, finding: Finding, catalogue: Catalogue) -> None:
     with st.container(border=True):
         severity = finding.severity.value
         st.markdown(f":{COLOURS[severity]}-badge[{t(f'check.severity.{severity}')}] "
-                    f"**{escape(location(finding.location))}** · `{finding.rule}`")
+                    f"**{escape(draft_location(language(), finding.location))}** · `{finding.rule}`")
         if finding.quote:
             st.markdown(f"> {escape(finding.quote)}")
         st.markdown(escape(finding.message))
@@ -137,7 +122,7 @@ if "check-result" in st.session_state:
     report, similar, draft_language = st.session_state["check-result"]
     rules, catalogue = rules_for(draft_language)
     how = t(f"check.how.{report.kind_source if report.kind_source in ('title', 'given') else 'unknown'}")
-    st.subheader(f"{report.draft}{'：' if language() == 'zh' else ': '}{summary(report)}")
+    st.subheader(f"{report.draft}{'：' if language() == 'zh' else ': '}{check_summary(language(), report)}")
     st.caption(t("check.kind_is", kind=labels.get(report.kind, report.kind) if report.kind else t("unknown"), how=how))
     findings_col, precedent_col = st.columns([3, 1])
     with findings_col:

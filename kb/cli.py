@@ -476,7 +476,7 @@ def check(ctx, draft: Path, kind: str | None, rules_dir: Path | None, precedent:
                                   "date": r.document.date, "similarity": round(score, 4)} for r, score in similar]
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_text(report, {k.id: k.label for k in rules.kinds.kinds}))
+        click.echo(format_text(report, {k.id: k.label for k in rules.kinds.kinds}, _lang(ctx)))
         if precedent:
             click.echo("\n" + _t(ctx, "check.similar" if similar else "check.no_similar"))
             for record, score in similar:

@@ -86,7 +86,37 @@ LABELS = Catalogue({
     "issuer_unknown": ("issuer unknown", "发文机关不详"),
     "similarity": ("similarity {score}", "相似度 {score}"),
     "separator": (", ", "，"),
+    # the draft checker's findings
+    "check.severity.error": ("error", "错误"),
+    "check.severity.warning": ("warning", "警告"),
+    "check.severity.note": ("note", "提示"),
+    "check.line": ("line {n}", "第 {n} 行"),
+    "check.paragraph": ("paragraph {n}", "第 {n} 段"),
+    "check.whole": ("whole draft", "全文"),
+    "check.count": ("{n} {severity}", "{severity} {n} 处"),
 })
+
+
+_LOCATION = re.compile(r"(line|paragraph) (\d+)")
+
+
+def draft_location(language: str, location: str) -> str:
+    """Where a finding is ('line 3', 'paragraph 4', 'whole draft'), as ``language`` says it."""
+    if location == "whole draft":
+        return LABELS.t(language, "check.whole")
+    match = _LOCATION.fullmatch(location)
+    return LABELS.t(language, f"check.{match.group(1)}", n=match.group(2)) if match else location
+
+
+def check_summary(language: str, report) -> str:
+    """'2 errors, 1 warning, 0 notes' (a kb.check Report's counts) in ``language``."""
+    from kb.check.report import Severity
+
+    if language == "en":
+        return report.summary()
+    return LABELS.t(language, "separator").join(
+        LABELS.t(language, "check.count", severity=LABELS.t(language, f"check.severity.{s.value}"), n=report.count(s))
+        for s in Severity)
 
 
 def type_label(language: str, doc_type: str) -> str:
@@ -157,6 +187,13 @@ CLI = LABELS.merged(Catalogue({
     "stats.updated": ("Updated", "更新时间"),
     "stats.format": ("Format version", "格式版本"),
     "check.similar": ("Similar past documents:", "相似的往期文档："),
+    "check.heading": ("{draft}: {kind} ({how}); {summary}", "{draft}：{kind}（{how}）；{summary}"),
+    "check.how.title": ("from the title", "按标题判断"),
+    "check.how.given": ("as given", "按指定"),
+    "check.how.unknown": ("not named by the title", "标题未写明文种"),
+    "check.kind_unknown": ("kind unknown", "文种不详"),
+    "check.fix": ("Fix: {fix}", "修改：{fix}"),
+    "check.basis": ('Basis: {source}, {section}: "{text}"', "依据：{source}，{section}：“{text}”"),
     "check.no_similar": ("No past document of this kind is indexed.", "知识库中没有这一文种的往期文档。"),
 }))
 

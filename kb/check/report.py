@@ -76,19 +76,30 @@ class Report:
         return {"draft": self.draft, "kind": self.kind, "findings": [f.as_json() for f in self.findings]}
 
 
-def format_text(report: Report, labels: dict[str, str] | None = None) -> str:
-    """The report as the `kb check` command prints it: a heading line, then each finding in a block."""
-    kind = (labels or {}).get(report.kind or "", report.kind or "kind unknown")
-    source = {"title": "from the title", "given": "as given"}.get(report.kind_source, "not named by the title")
-    lines = [f"{report.draft}: {kind} ({source}); {report.summary()}"]
+def format_text(report: Report, labels: dict[str, str] | None = None, language: str = "en") -> str:
+    """The report as the `kb check` command prints it: a heading line, then each finding in a block.
+
+    ``language`` ("en", "zh") is the language of the frame around the findings; the findings speak
+    their rule set's language.
+    """
+    from kb.columns import pad
+    from kb.messages import CLI, check_summary, draft_location
+
+    def say(key: str, **fields) -> str:
+        return CLI.t(language, key, **fields)
+
+    kind = (labels or {}).get(report.kind or "", report.kind or say("check.kind_unknown"))
+    how = say(f"check.how.{report.kind_source if report.kind_source in ('title', 'given') else 'unknown'}")
+    lines = [say("check.heading", draft=report.draft, kind=kind, how=how, summary=check_summary(language, report))]
     for f in report.findings:
         lines.append("")
-        lines.append(f"{f.severity.value:8}{f.location}  [{f.rule}]")
+        severity = say(f"check.severity.{f.severity.value}")
+        lines.append(f"{pad(severity, 8)}{draft_location(language, f.location)}  [{f.rule}]")
         if f.quote:
             lines.append(f"        \"{f.quote}\"")
         lines.append(f"        {f.message}")
         if f.fix:
-            lines.append(f"        Fix: {f.fix}")
+            lines.append(f"        {say('check.fix', fix=f.fix)}")
         source_name = f"{f.basis.title} ({f.basis.number})" if f.basis.number else (f.basis.title or f.basis.doc_id)
-        lines.append(f"        Basis: {source_name}, {f.basis.section}: \"{f.basis.text}\"")
+        lines.append(f"        {say('check.basis', source=source_name, section=f.basis.section, text=f.basis.text)}")
     return "\n".join(lines)

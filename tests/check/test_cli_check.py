@@ -113,3 +113,14 @@ def test_eval_drafts_reports_precision_and_recall_by_family(run, tmp_path: Path,
     assert body["by_family"]["title"]["recall"] == 0.0
     assert body["documents"]["by_rule"] == {"title-issuer": 1}
     assert json.loads((tmp_path / "results" / "drafts.json").read_text(encoding="utf-8"))["recall"] == 0.5
+
+
+def test_check_speaks_chinese_around_the_findings(run, tmp_path: Path) -> None:
+    draft = write(tmp_path / "notice-draft.txt", WORKED)
+    lines = run("--lang", "zh", "check", str(draft)).stdout.splitlines()
+    assert lines[0] == "notice-draft.txt：notice（按标题判断）；错误 10 处，警告 1 处，提示 0 处"
+    assert "错误    第 3 行  [number-leading-zeros]" in lines
+    assert any(line.startswith("        修改：Drop the leading zeros") for line in lines)
+    assert any(line.startswith("        依据：Rules on Official Document Handling of the General Office") for line in lines)
+    chinese = write(tmp_path / "qingshi.txt", CHINESE)
+    assert run("--lang", "zh", "check", str(chinese)).stdout.splitlines()[0].startswith("qingshi.txt：请示（按标题判断）；")
