@@ -129,7 +129,7 @@ APP = LABELS.merged(Catalogue({
     "library.type_placeholder": ("Choose a type…", "请选择类型……"),
     "library.submit": ("Add to the knowledge base", "添加到知识库"),
     "library.choose_type": ("Choose what kind of documents these are (regulation, official document, minutes or "
-                            "other), then add them again.", "请先选择文件类型（法规制度、公文、会议纪要或其他），再重新添加。"),
+                            "other), then add them.", "请先选择文件类型（法规制度、公文、会议纪要或其他），再点击添加。"),
     "library.choose_files": ("Choose at least one file to add.", "请至少选择一个文件。"),
     "library.reading": ("Reading…", "正在读取……"),
     "library.stage.reading": ("Reading", "读取"),

@@ -29,9 +29,11 @@ st.title(t("library.title"))
 with st.expander(t("library.add"), expanded=not kb.documents()):
     limit_mb = kb.settings.max_upload_mb
     st.caption(t("library.accepted", types=", ".join(SUPPORTED_SUFFIXES), mb=f"{limit_mb:g}"))
-    with st.form("upload", clear_on_submit=True):
+    # Files stay chosen when an upload is refused (no type yet); a new uploader (key) empties it after one is done.
+    batch = st.session_state.setdefault("upload-batch", 0)
+    with st.form("upload"):
         # The widget states the same limit (it takes whole megabytes); kb.uploads enforces the setting.
-        files = st.file_uploader(t("library.files"), accept_multiple_files=True,
+        files = st.file_uploader(t("library.files"), accept_multiple_files=True, key=f"upload-files-{batch}",
                                  max_upload_size=max(1, math.ceil(limit_mb)))
         doc_type = st.selectbox(t("library.type"), DOC_TYPES, index=None, format_func=kind_label, key="upload-type",
                                 placeholder=t("library.type_placeholder"))
@@ -53,15 +55,20 @@ with st.expander(t("library.add"), expanded=not kb.documents()):
         def waiting() -> None:
             queued.info(t("library.queued"), icon=":material/hourglass_top:")
 
+        st.session_state.pop("upload_error", None)
         try:
             results = ingest_uploads(kb, [(f.name, f.getvalue()) for f in files], doc_type, progress,
                                      wait=UPLOAD_WAIT_S, on_wait=waiting)
         except KbError as exc:
             results = []
-            st.error(escape(error(str(exc))))
+            st.session_state["upload_error"] = error(str(exc))
         queued.empty()
         bar.progress(1.0, text=t("library.done"))
         st.session_state["upload_results"] = [r.__dict__ for r in results]
+        st.session_state["upload-batch"] = batch + 1
+        st.rerun()  # show the results under an empty uploader
+    if "upload_error" in st.session_state:
+        st.error(escape(st.session_state["upload_error"]))
     for r in st.session_state.get("upload_results", []):
         detail = (t("library.passage") if r["chunks"] == 1 else t("library.passages", n=r["chunks"])) if r["chunks"] else ""
         line = t("library.result", name=escape(r["name"]), status=t(f"library.status.{r['status']}"), detail=detail)

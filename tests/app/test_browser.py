@@ -62,7 +62,8 @@ def served(built: KnowledgeBase, settings, tmp_path: Path):
 
 
 def hashing_env(index: Path, tmp_path: Path) -> dict:
-    return {**os.environ, "KB_INDEX": str(index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
+    env = {k: v for k, v in os.environ.items() if k != "KB_LANGUAGE"}  # "auto": the browser's language
+    return {**env, "KB_INDEX": str(index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
             "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
 
 
@@ -168,6 +169,20 @@ def test_the_chinese_interface_answers_a_chinese_question_with_its_citation_card
         page.screenshot(path=str(tmp_path / "ask-zh.png"), full_page=True)
         browser.close()
     assert (tmp_path / "ask-zh.png").stat().st_size > 10_000
+
+
+def test_language_auto_follows_the_browser(served: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for locale, start, ask in (("zh-CN", "首页", "提问"), ("en-GB", "Start here", "Ask")):
+            page = browser.new_context(locale=locale).new_page()
+            page.goto(served)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            expect(nav.get_by_text(start, exact=True)).to_be_visible(timeout=30_000)
+            expect(nav.get_by_text(ask, exact=True)).to_be_visible()
+        browser.close()
 
 
 SESSION_QUESTIONS = [

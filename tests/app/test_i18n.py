@@ -230,3 +230,17 @@ def test_the_chinese_starter_questions_are_answered_by_the_chinese_corpus(tmp_pa
     for question in questions:
         answer = kb.ask(question)
         assert answer.found and ZH_ANSWERS[question] in answer.text, (question, answer.text)
+
+
+def test_the_files_stay_chosen_until_a_type_is_and_then_are_added(app_env) -> None:
+    at = page("library")
+    at.file_uploader[0].set_value([("parking.md", b"# Parking\n\nArticle 1 Cars park in the east yard.\n",
+                                    "text/markdown")])
+    at.button(key="upload-submit").click().run()
+    assert at.error[0].value.startswith("Choose what kind of documents these are")
+    assert at.file_uploader[0].value  # still there: choose the type and add them
+    at.selectbox(key="upload-type").set_value("regulation")
+    at.button(key="upload-submit").click().run()
+    assert not at.exception, at.exception
+    assert any("parking.md: added" in s.value.replace("\\", "").replace("**", "") for s in at.success)
+    assert not at.file_uploader[0].value  # a fresh, empty uploader for the next files
