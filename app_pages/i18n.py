@@ -172,6 +172,7 @@ APP = LABELS.merged(Catalogue({
     "library.reindexed": ("Re-indexed {n} file(s); {failed} failed.", "已重新索引 {n} 个文件，失败 {failed} 个。"),
     "library.superseded": ("Superseded by {name}.", "已被替代，替代文件：{name}。"),
     "library.outline": ("Outline", "目录"),
+    "library.opening": ("(before the first heading)", "（首个标题之前）"),
     "library.passages_tab": ("Passages ({n})", "段落（{n}）"),
     "library.outline_count": ("{n} passage(s)", "{n} 段"),
     "library.page": ("Page", "页码"),

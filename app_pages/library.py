@@ -78,7 +78,8 @@ with st.expander(t("library.add"), expanded=not kb.documents()):
             st.success(line)
 
 # -- the table -------------------------------------------------------------------
-records = sorted(kb.documents(), key=lambda r: (r.document.type, r.document.date or "", r.document.doc_id))
+records = sorted(kb.documents(), key=lambda r: (DOC_TYPES.index(r.document.type) if r.document.type in DOC_TYPES
+                                                else len(DOC_TYPES), r.document.date or "", r.document.doc_id))
 if not records:
     st.info(t("library.none"))
     st.stop()
@@ -142,9 +143,11 @@ if job is not None:
 def outline_tree(chunks: list[Chunk]) -> dict:
     """The section paths as a tree: {label: (passages under it, {child label: ...})}, in document order."""
     root: dict = {}
+    # A passage without a section is the whole document, or, beside sections, the text before the first.
+    unsectioned = t("whole_document") if not any(c.section for c in chunks) else t("library.opening")
     for c in chunks:
         level = root
-        for part in [p for p in (c.section or t("whole_document")).split(" > ") if p]:
+        for part in [p for p in (c.section or unsectioned).split(" > ") if p]:
             count, children = level.get(part, (0, {}))
             level[part] = (count + 1, children)
             level = children
@@ -181,7 +184,7 @@ def show_passages(doc_id: str, chunks: list[Chunk]) -> None:
     pages = max(1, math.ceil(len(chunks) / PASSAGES_PER_PAGE))
     page = 1
     if pages > 1:
-        page = st.selectbox(t("library.page"), range(1, pages + 1), key=f"passages-page-{doc_id}",
+        page = st.selectbox(t("library.page"), range(1, pages + 1), key=f"passages-page-{doc_id}", width=240,
                             format_func=lambda p: t("library.page_of", page=p, pages=pages))
     first = (page - 1) * PASSAGES_PER_PAGE
     for n, c in enumerate(chunks[first:first + PASSAGES_PER_PAGE], first + 1):
