@@ -114,7 +114,7 @@ APP = LABELS.merged(Catalogue({
     "check.clean": ("No findings: the draft meets every rule that applies to it.", "未发现问题：文稿符合所有适用的规则。"),
     "check.similar": ("Similar past documents", "相似的往期文档"),
     "check.no_similar": ("No past document of this kind is in the knowledge base.", "知识库中没有这一文种的往期文档。"),
-    "check.fix": ("**Fix:** {fix}", "**修改：**{fix}"),
+    "check.fix": ("**Fix:** {fix}", "**修改**：{fix}"),  # CommonMark: no bold close after "："
     "check.basis": ("Basis: {name}, {section}", "依据：{name}，{section}"),
     # Library
     "library.title": ("Library", "文库"),

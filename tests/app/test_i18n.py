@@ -147,7 +147,7 @@ def test_check_page_in_chinese_lists_findings(check_env, monkeypatch) -> None:
     assert not at.exception, at.exception
     assert at.subheader[0].value.startswith("粘贴的文稿：错误 ")
     body = texts(at)
-    assert ":red-badge[错误] **第 " in body and "**修改：**" in body
+    assert ":red-badge[错误] **第 " in body and "**修改**：" in body
     assert any(e.label.startswith("依据：党政机关公文处理工作条例") for e in at.expander)
     assert_chinese(at)
 
