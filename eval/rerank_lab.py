@@ -162,6 +162,35 @@ def ltr(dataset: Path, workdir: Path) -> None:
         print(name, json.dumps(metrics(rows, scores)))
 
 
+def ce_scores(dataset: Path, workdir: Path, model: Path, depth: int = DEPTH) -> Path:
+    """The reranker's logits for the first ``depth`` candidates of every dev question, saved beside the model."""
+    from kb.config import load_settings
+    from kb.rerank import CrossEncoderReranker
+
+    kb = obliqa_index(dataset, workdir, load_settings())
+    text = {c.id: c.text for c in kb.snapshot.chunks}
+    reranker = CrossEncoderReranker(model)
+    rows = json.loads((workdir / "candidates.json").read_text())
+    out = [reranker.score(row["question"], [text[i] for i in row["ids"][:depth]]) for row in rows]
+    path = workdir / f"ce-{model.name}.npy"
+    np.save(path, np.array(out, dtype=object), allow_pickle=True)
+    return path
+
+
+def blends(workdir: Path, scores_path: Path) -> None:
+    """Metrics of the reranker blended with the fused score at several weights and depths."""
+    from kb.rerank import blend
+
+    rows = json.loads((workdir / "candidates.json").read_text())
+    logits = list(np.load(scores_path, allow_pickle=True))
+    for depth in (20, 30, 50):
+        for weight in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5):
+            mixed = [blend(np.asarray(logits[i][:depth], float), np.asarray(row["fused"][:depth]), weight)
+                     for i, row in enumerate(rows)]
+            m = metrics(rows, mixed, depth)
+            print(depth, weight, json.dumps(m))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -171,12 +200,18 @@ def main() -> None:
     lt = sub.add_parser("ltr")
     lt.add_argument("dataset", type=Path)
     lt.add_argument("workdir", type=Path)
+    ce = sub.add_parser("ce")
+    ce.add_argument("dataset", type=Path)
+    ce.add_argument("workdir", type=Path)
+    ce.add_argument("model", type=Path)
     s = sub.add_parser("score")
     s.add_argument("workdir", type=Path)
     s.add_argument("--scores", type=Path)
     args = parser.parse_args()
     if args.cmd == "candidates":
         candidates(args.dataset, args.workdir)
+    elif args.cmd == "ce":
+        blends(args.workdir, ce_scores(args.dataset, args.workdir, args.model))
     elif args.cmd == "ltr":
         ltr(args.dataset, args.workdir)
     else:

@@ -15,6 +15,7 @@ between threads (kb.openvino_encoder.Runner).
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -104,10 +105,43 @@ def load_reranker(setting: str) -> Reranker | None:
     return CrossEncoderReranker(Path(setting).expanduser() if setting else SHIPPED)
 
 
-def export_cross_encoder(model_dir: Path, target: Path, max_tokens: int, name: str, extra: dict) -> dict:
-    """Convert a sentence-transformers CrossEncoder directory into OpenVINO IR with int8 weights.
+def _torch_module():
+    import torch
 
-    Writes model.xml/.bin (the classifier's logit), tokenizer.json and reranker.json into
+    class MeanPoolCrossEncoder(torch.nn.Module):
+        """A BERT encoder reading question and passage together; the mean of its token vectors
+        (the pooling the packaged model was trained with) gives one logit."""
+
+        def __init__(self, bert) -> None:
+            super().__init__()
+            self.bert = bert
+            self.head = torch.nn.Linear(bert.config.hidden_size, 1)
+
+        @classmethod
+        def from_base(cls, base: Path):
+            from transformers import AutoModel
+
+            return cls(AutoModel.from_pretrained(str(base), local_files_only=True))
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                               token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return self.head((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).squeeze(-1)
+
+    return MeanPoolCrossEncoder
+
+
+def __getattr__(name: str):
+    if name == "MeanPoolCrossEncoder":  # torch is imported only by those who train
+        return _torch_module()
+    raise AttributeError(name)
+
+
+def export_cross_encoder(model, base: Path, target: Path, max_tokens: int, name: str, extra: dict) -> dict:
+    """Convert a trained MeanPoolCrossEncoder into OpenVINO IR with int8 weights.
+
+    Writes model.xml/.bin (the logit), tokenizer.json (``base``'s) and reranker.json into
     ``target`` (which must not exist); returns what reranker.json holds. int8 weights (NNCF)
     keep the file near a quarter of fp32's, within a repository's means.
     """
@@ -115,34 +149,21 @@ def export_cross_encoder(model_dir: Path, target: Path, max_tokens: int, name: s
 
     import nncf
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from kb.openvino_encoder import import_openvino
 
     ov = import_openvino()
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), local_files_only=True).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
     names = ["input_ids", "attention_mask", "token_type_ids"]
-
-    class Logit(torch.nn.Module):
-        def __init__(self, inner) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).logits
-
     mask = torch.tensor([[1] * 16, [1] * 9 + [0] * 7])
     example = (torch.full((2, 16), 1000) * mask, mask, torch.zeros_like(mask))
+    model = model.float().eval()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        graph = ov.convert_model(Logit(model), example_input=example,
-                                 input=[(n, [-1, -1], ov.Type.i64) for n in names])
+        graph = ov.convert_model(model, example_input=example, input=[(n, [-1, -1], ov.Type.i64) for n in names])
     graph = nncf.compress_weights(graph)  # int8, asymmetric, per channel
     target.mkdir(parents=True)
     ov.save_model(graph, str(target / "model.xml"), compress_to_fp16=False)
-    tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
+    shutil.copy(Path(base) / "tokenizer.json", target / "tokenizer.json")
     info = {"name": name, "inputs": names, "max_tokens": max_tokens, **extra}
     (target / "reranker.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     return info

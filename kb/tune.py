@@ -344,10 +344,10 @@ class RerankParams:
         seed: Seeds the shuffling and the head's initial weights.
     """
 
-    epochs: int = 1
+    epochs: int = 2
     batch_size: int = 32
-    max_tokens: int = 256
-    learning_rate: float = 3e-5
+    max_tokens: int = 160
+    learning_rate: float = 5e-5
     warmup: float = 0.1
     seed: int = 0
 
@@ -366,7 +366,7 @@ def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = Re
 
     if not any(p.all_negatives for p in pairs):
         raise KbError("a reranker learns from negatives too: give each pair a 'negative' (or 'negatives'), "
-                      "e.g. `kb eval obliqa-pairs DATA --hard-negatives 4`")
+                      "e.g. `kb eval obliqa-pairs DATA --negatives 4`")
     output = output.expanduser().resolve()
     if output.exists() and not force:
         raise KbError(f"{output} already exists: pass --force to replace it, or choose another --output")
@@ -376,15 +376,14 @@ def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = Re
     shutil.rmtree(staged, ignore_errors=True)
     t0 = time.perf_counter()
     try:
-        with tempfile.TemporaryDirectory(prefix="kb-rerank-") as scratch:
-            steps, loss = _train_cross_encoder(base, pairs, params, Path(scratch) / "model", progress)
-            seconds = round(time.perf_counter() - t0, 1)
-            info = export_cross_encoder(Path(scratch) / "model", staged, params.max_tokens, output.name, {
-                "base_model": base.name, "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
-                "examples": sum(1 + len(p.all_negatives) for p in pairs), "params": asdict(params),
-                "steps": steps, "final_loss": loss, "train_seconds": seconds,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            })
+        model, steps, loss = train_cross_encoder(base, pairs, params, progress)
+        seconds = round(time.perf_counter() - t0, 1)
+        info = export_cross_encoder(model, base, staged, params.max_tokens, output.name, {
+            "base_model": base.name, "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
+            "examples": sum(1 + len(p.all_negatives) for p in pairs), "params": asdict(params),
+            "steps": steps, "final_loss": loss, "train_seconds": seconds,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        })
     except KbError:
         shutil.rmtree(staged, ignore_errors=True)
         raise
@@ -399,55 +398,61 @@ def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = Re
     return info
 
 
-def _train_cross_encoder(base: Path, pairs: Sequence[Pair], params: RerankParams, out: Path,
-                         progress: Progress | None) -> tuple[int, float]:
-    """Train a CrossEncoder with one logit from ``base`` and save it (Hugging Face layout) to ``out``."""
-    from datasets import Dataset
-    from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
-    from transformers import TrainerCallback
-    from transformers.trainer_callback import PrinterCallback
-    from transformers.utils import logging as hf_logging
+def train_cross_encoder(base: Path, pairs: Sequence[Pair], params: RerankParams, progress: Progress | None = None):
+    """A kb.rerank.MeanPoolCrossEncoder trained on ``pairs``; returns (model, steps, final loss).
+
+    The question and the passage are read together; their tokens' mean (the pooling the
+    packaged model was trained with) feeds one logit. Binary cross-entropy, AdamW with linear
+    warm-up and decay, batches of texts of similar length (little padding), bf16 autocast on
+    CPUs that have it. Deterministic for a seed.
+    """
+    import random
 
     import torch
+    from transformers import AutoTokenizer
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    hf_logging.set_verbosity_error()  # "some weights newly initialised": the classifier head, as intended
+    from kb.rerank import MeanPoolCrossEncoder
+
     torch.manual_seed(params.seed)
-    model = CrossEncoder(str(base), num_labels=1, max_length=params.max_tokens, local_files_only=True, device="cpu")
-    rows = [(p.question, p.passage, 1.0) for p in pairs]
-    rows += [(p.question, n, 0.0) for p in pairs for n in p.all_negatives]
-    dataset = Dataset.from_dict({"query": [r[0] for r in rows], "passage": [r[1] for r in rows],
-                                 "label": [r[2] for r in rows]})
-    steps = params.epochs * math.ceil(len(rows) / params.batch_size)
-
-    class _Steps(TrainerCallback):
-        def __init__(self) -> None:
-            self.losses: list[float] = []
-
-        def on_step_end(self, args, state, control, **kwargs):
+    rng = random.Random(params.seed)
+    examples = [(p.question, p.passage, 1.0) for p in pairs] + [
+        (p.question, n, 0.0) for p in pairs for n in p.all_negatives]
+    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    model = MeanPoolCrossEncoder.from_base(base)
+    model.train()
+    encoded = [tokenizer(q, p, truncation="only_second", max_length=params.max_tokens)["input_ids"]
+               for q, p, _ in examples]
+    order = sorted(range(len(examples)), key=lambda i: len(encoded[i]))
+    batches = [order[i:i + params.batch_size] for i in range(0, len(order), params.batch_size)]
+    steps = params.epochs * len(batches)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=params.learning_rate, weight_decay=0.01)
+    warm = max(1, math.ceil(steps * params.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    bf16 = _cpu_has_bf16()
+    step, losses = 0, []
+    for _ in range(params.epochs):
+        rng.shuffle(batches)
+        for batch in batches:
+            enc = tokenizer([examples[i][0] for i in batch], [examples[i][1] for i in batch],
+                            truncation="only_second", max_length=params.max_tokens, padding=True, return_tensors="pt")
+            labels = torch.tensor([examples[i][2] for i in batch])
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                logits = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).float()
+            loss = loss_fn(logits, labels)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            losses.append(float(loss.detach()))
+            step += 1
             if progress:
-                progress("training", state.global_step, state.max_steps)
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
-                self.losses.append(float(logs["loss"]))
-
-    logged = _Steps()
-    with tempfile.TemporaryDirectory(prefix="kb-rerank-run-") as scratch:
-        args = CrossEncoderTrainingArguments(
-            output_dir=scratch, num_train_epochs=params.epochs, per_device_train_batch_size=params.batch_size,
-            learning_rate=params.learning_rate, warmup_steps=math.ceil(steps * params.warmup), seed=params.seed,
-            save_strategy="no", logging_steps=max(1, steps // 20), report_to="none", disable_tqdm=True,
-            use_cpu=True, dataloader_num_workers=0, bf16=_cpu_has_bf16(),
-        )
-        trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=dataset,
-                                      loss=BinaryCrossEntropyLoss(model), callbacks=[logged])
-        trainer.remove_callback(PrinterCallback)
-        result = trainer.train()
-    model.save_pretrained(str(out))
-    loss = logged.losses[-1] if logged.losses else float(result.training_loss)
-    return int(result.global_step), round(loss, 4)
+                progress("training", step, steps)
+    model.eval()
+    tail = losses[-max(1, len(losses) // 20):]
+    return model, step, round(sum(tail) / len(tail), 4)
 
 
 def _cpu_has_bf16() -> bool:
