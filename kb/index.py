@@ -335,13 +335,24 @@ class KnowledgeBase:
         """Hybrid search; see kb.search.Searcher."""
         return self.searcher().search(query, k, filters)
 
-    def ask(self, question: str, filters: Filters | None = None) -> Answer:
-        """A cited answer, or "not found" with the closest passages; one snapshot throughout."""
-        from kb.answer import PASSAGES, compose
+    def ask(self, question: str, filters: Filters | None = None, reader=None) -> Answer:
+        """A cited answer, or "not found" with the closest passages; one snapshot throughout.
+
+        ``reader`` (a kb.readers.Reader) writes the answer; by default it is quoted (kb.answer.compose).
+        """
+        from kb.answer import compose
+
+        snapshot, hits = self.retrieve(question, filters)
+        if reader is not None:
+            return reader.read(question, hits, snapshot)
+        return compose(question, hits, snapshot, self.encoder, self.settings)
+
+    def retrieve(self, question: str, filters: Filters | None = None) -> tuple[Snapshot, list[Hit]]:
+        """The snapshot and the hits an answer to ``question`` is read from (a reader's input)."""
+        from kb.answer import PASSAGES
 
         snapshot = self.snapshot
-        hits = self.searcher(snapshot).search(question, max(self.settings.k, PASSAGES), filters)
-        return compose(question, hits, snapshot, self.encoder, self.settings)
+        return snapshot, self.searcher(snapshot).search(question, max(self.settings.k, PASSAGES), filters)
 
     def documents(self) -> list[DocRecord]:
         return list(self.snapshot.records.values())
