@@ -29,8 +29,9 @@ import numpy as np
 if TYPE_CHECKING:
     from kb.encoder import Encoder
 
-CHECKS = ("citation", "figures", "support")
+CHECKS = ("citation", "figures", "figure_context", "support")
 MIN_SUPPORT = 0.5  # mean of word overlap and best cosine; see the module docstring
+FIGURE_MARGIN = 0.15  # a figure's passage sentence may match the reply's words this much less than the best one
 OVERLAP_WEIGHT = 0.5
 
 # A marker: [1], [1, 3], 【2】. Two digits at most: "[2023]" in a document number is not one.
@@ -52,12 +53,16 @@ INSTRUCTION = re.compile(
 _WORD_NUMBERS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
     "sixteen seventeen eighteen nineteen twenty".split())}
+# Ordinals from "third" on ("first" and "second" are too often plain words).
+_WORD_NUMBERS.update({w: i for i, w in enumerate(
+    "third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), 3)})
 _WORD_NUMBERS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
                       "ninety": 90, "hundred": 100, "thousand": 1000, "twice": 2, "half": 0.5})
-_MONTHS = {m: i for i, m in enumerate(
-    "january february march april may june july august september october november december".split(), 1)}
+_MONTH_NAMES = "january february march april may june july august september october november december".split()
+_MONTHS = {m: i for i, m in enumerate(_MONTH_NAMES, 1)}
 _MONTHS.update({m[:3]: i for m, i in list(_MONTHS.items())})
-_MONTHS.pop("may")  # "may" is a modal verb far more often than a month
+_MONTHS.pop("may")  # "may" is a modal verb far more often than a month...
+_MONTHS["may_"] = 5  # ...but a date written out reads it as one
 _SCALES = {"million": 1e6, "billion": 1e9, "thousand": 1e3, "万": 1e4, "亿": 1e8}
 _CN_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
@@ -69,7 +74,7 @@ _CN_NUMBER = re.compile(
 )
 _FIGURE = re.compile(
     r"(?P<num>\d+(?:[.,]\d+)*)(?:\s*(?P<scale>million|billion|thousand|万|亿))?"
-    r"|(?P<word>\b(?:[a-z]+-)?[a-z]+\b)",
+    r"|(?P<word>\b(?:[a-z]+-)?[a-z_]+\b)",
     re.IGNORECASE,
 )
 _ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
@@ -195,12 +200,20 @@ def _fmt(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+def _spell_date(m: re.Match) -> str:
+    year, month, day = m.group(1), int(m.group(2)), int(m.group(3))
+    if not 1 <= month <= 12:
+        return m.group(0)
+    name = _MONTH_NAMES[month - 1]
+    return f" {year} {'may_' if name == 'may' else name} {day} "
+
+
 def figures(text: str) -> set[str]:
     """The figures a text states, normalised: numbers as values ("3", "2400000", "2.4"),
-    months as "m5"; "2024-05-15" gives 2024, 5, 15 and m5."""
+    months as "m5"; "2024-05-15" gives 2024, m5 and 15."""
     out: set[str] = set()
-    for m in _ISO_DATE.finditer(text):
-        out.add(f"m{int(m.group(2))}")
+    # 2024-03-01 is a year, a month and a day: its month is "m3" and not also a bare 3.
+    text = _ISO_DATE.sub(_spell_date, text)
     for m in _FIGURE.finditer(text):
         if m.group("num"):
             raw = m.group("num")
@@ -248,6 +261,9 @@ class Evidence:
     figures: frozenset[str]
     words: frozenset[str]
     vectors: np.ndarray  # one row per sentence, then per pair of neighbours
+    sentence_words: tuple[frozenset[str], ...] = ()
+    sentence_figures: tuple[frozenset[str], ...] = ()
+    context_figures: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -299,7 +315,10 @@ class Grounding:
             count = len(spans) + max(len(spans) - 1, 0)
             body = " ".join(text[a:b] for a, b in spans)
             out[n] = Evidence(n, text, tuple(spans), frozenset(figures(f"{body}\n{context}")),
-                              frozenset(self.words(f"{body}\n{context}")), vectors[row:row + count])
+                              frozenset(self.words(f"{body}\n{context}")), vectors[row:row + count],
+                              tuple(frozenset(self.words(text[a:b])) for a, b in spans),
+                              tuple(frozenset(figures(text[a:b])) for a, b in spans),
+                              frozenset(figures(context)))
             row += count
         return out
 
@@ -321,12 +340,35 @@ class Grounding:
             if missing:
                 shown = ", ".join(_show_figure(f) for f in missing)
                 reason = f"{shown} {'is' if len(missing) == 1 else 'are'} not in {_refs(valid)}"
+        if not reason and "figure_context" in self.checks and pool:
+            astray = self._astray_figures(text, pool)
+            if astray:
+                shown = ", ".join(_show_figure(f) for f in astray)
+                reason = f"{shown} {'belongs' if len(astray) == 1 else 'belong'} to another point of {_refs(valid)}"
         overlap, closest = self._support(text, pool)
         similarity = max((c[1] for c in closest), default=0.0)
         support = round(OVERLAP_WEIGHT * overlap + (1 - OVERLAP_WEIGHT) * similarity, 4)
         if not reason and "support" in self.checks and support < self.min_support:
             reason = f"support {support:.2f} is below {self.min_support:.2f} in {_refs(valid)}"
         return Verdict(sentence, valid, support, round(overlap, 4), round(similarity, 4), not reason, reason, closest)
+
+    def _astray_figures(self, text: str, pool: list[Evidence]) -> list[str]:
+        """Figures of ``text`` found only in passage sentences that match it clearly worse than the best
+        sentence of the same passage (each passage of a sentence that combines two is judged alone)."""
+        words = self.words(text)
+        if not words:
+            return []
+        rows = []  # (how well the sentence matches, how well its passage's best sentence does, its figures)
+        for e in pool:
+            scores = [len(words & w) / len(words) for w in e.sentence_words]
+            rows.extend((score, max(scores), f) for score, f in zip(scores, e.sentence_figures))
+        context = set().union(*(e.context_figures for e in pool))
+        astray = []
+        for figure in sorted(figures(text) - context):
+            holders = [best - score for score, best, f in rows if figure in f]
+            if holders and min(holders) > FIGURE_MARGIN:
+                astray.append(figure)
+        return astray
 
     def _support(self, text: str, pool: list[Evidence]) -> tuple[float, tuple[tuple[int, float, int, int], ...]]:
         if not pool or not text:
@@ -354,6 +396,5 @@ def _refs(numbers: Sequence[int]) -> str:
 
 def _show_figure(figure: str) -> str:
     if figure.startswith("m") and figure[1:].isdigit():
-        return ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                "October", "November", "December"][int(figure[1:]) - 1]
+        return _MONTH_NAMES[int(figure[1:]) - 1].capitalize()
     return figure
