@@ -177,25 +177,35 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json)
 @cli.command()
 @click.argument("question")
 @with_filters
+@click.option("--reader", type=click.Choice(["extractive", "llm"]), envvar="KB_READER", default=None,
+              help="Quote sentences (extractive, the default) or have the configured model write them (llm).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
-    """Answer a question with quoted, cited sentences, or say it is not found."""
+def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, reader, as_json) -> None:
+    """Answer a question with cited sentences, or say it is not found."""
     from kb.answer import flat, status_label
+    from kb.readers import make_reader
 
     kb = _kb(ctx)
     _require_index(kb)
-    result = kb.ask(question, filters=_filters(types, statuses, doc_ids, date_from, date_to))
+    settings = kb.settings.replace(reader=reader)
+    result = kb.ask(question, filters=_filters(types, statuses, doc_ids, date_from, date_to),
+                    reader=make_reader(settings, kb.encoder))
     if as_json:
         body = {
-            "question": question, "answer": result.text, "found": result.found,
+            "question": question, "answer": result.text, "found": result.found, "reader": result.reader,
+            "note": result.note,
             "citations": [_hit_json(c.n, c.hit, flat(c.quote), c.page) for c in result.citations],
+            "sentences": [{"text": c.text, "citations": list(c.citations), "support": c.support,
+                           "supported": c.supported, "shown": c.shown, "reason": c.reason} for c in result.sentences],
         }
         if not result.found:
             body["closest"] = [_hit_json(i, h) for i, h in enumerate(result.closest, 1)]
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
         return
     click.echo(result.text)
+    if result.note:
+        click.echo(f"\nNote: {result.note}")
     if result.citations:
         click.echo("\nSources:")
         for c in result.citations:
