@@ -26,10 +26,11 @@ class Step:
     code: int = 200
     delay: float = 0.0
     chunk: int = 7  # characters per streamed chunk
+    pause: float = 0.0  # seconds between streamed chunks
 
 
-def reply(text: str, chunk: int = 7) -> Step:
-    return Step("reply", text, chunk=chunk)
+def reply(text: str, chunk: int = 7, pause: float = 0.0) -> Step:
+    return Step("reply", text, chunk=chunk, pause=pause)
 
 
 def status(code: int) -> Step:
@@ -46,7 +47,7 @@ def broken_stream(text: str) -> Step:
 
 
 def sleep(seconds: float, step: Step) -> Step:
-    return Step(step.kind, step.text, step.code, seconds, step.chunk)
+    return Step(step.kind, step.text, step.code, seconds, step.chunk, step.pause)
 
 
 @dataclass
@@ -125,6 +126,7 @@ def make_handler(stub: Stub):
             for piece in _pieces(step.text, step.chunk):
                 self.wfile.write(_chunk_event(piece))
                 self.wfile.flush()
+                time.sleep(step.pause)
             if step.kind == "broken_stream":
                 self.wfile.write(b"data: {not json\n\n")
             else:
