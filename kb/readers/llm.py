@@ -146,7 +146,10 @@ class ChatClient:
         self.max_tokens = max_tokens
 
     def _client(self):
-        import httpx
+        try:
+            import httpx
+        except ImportError:
+            raise LlmError("the llm reader needs httpx: pip install 'office-kb[llm]'") from None
 
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         return httpx.Client(timeout=httpx.Timeout(self.timeout), headers=headers, trust_env=False)
@@ -157,10 +160,11 @@ class ChatClient:
 
     def complete(self, messages: list[dict]) -> str:
         """The reply's text."""
+        client = self._client()
         import httpx
 
         try:
-            with self._client() as client:
+            with client:
                 response = client.post(self.url, json=self._body(messages, False))
                 self._raise_for_status(response)
                 try:
@@ -172,11 +176,12 @@ class ChatClient:
 
     def stream(self, messages: list[dict]) -> Iterator[str]:
         """The reply's text in pieces, as the server sends them (server-sent events)."""
+        client = self._client()
         import httpx
 
         deadline = time.monotonic() + self.timeout
         try:
-            with self._client() as client, client.stream("POST", self.url, json=self._body(messages, True)) as response:
+            with client, client.stream("POST", self.url, json=self._body(messages, True)) as response:
                 if response.status_code >= 400:
                     response.read()
                 self._raise_for_status(response)
