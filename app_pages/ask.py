@@ -54,7 +54,8 @@ def show(entry: dict, i: int) -> None:
         if entry["read_as"] != entry["question"]:
             st.caption(f"Read with the previous question as: {escape(entry['read_as'])}")
         if answer.note:
-            (st.caption if answer.reader == "llm" else st.warning)(escape(answer.note))
+            # The model could not be used, or wrote nothing supported: the quoted answer stands in for it.
+            (st.warning if answer.reader != "llm" and answer.found else st.caption)(escape(answer.note))
         if answer.found:
             if answer.reader == "llm":
                 st.markdown(" ".join(sentence_markdown(c) for c in answer.sentences if c.shown))

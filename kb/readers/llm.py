@@ -171,7 +171,7 @@ class ChatClient:
                     return _content(response.json()["choices"][0]["message"])
                 except (ValueError, KeyError, IndexError, TypeError):
                     raise LlmError("the model server's reply was malformed (not a chat completion)") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc) from None
 
     def stream(self, messages: list[dict]) -> Iterator[str]:
@@ -211,8 +211,10 @@ class ChatClient:
                         raise LlmError("the model server's reply was malformed (not a chat completion stream)") from None
                     if piece:
                         yield piece
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.StreamError, httpx.InvalidURL) as exc:
             raise self._transport_error(exc) from None
+        except UnicodeDecodeError:
+            raise LlmError("the model server's reply was malformed (not UTF-8 text)") from None
 
     def _raise_for_status(self, response) -> None:
         code = response.status_code
@@ -405,6 +407,7 @@ class LlmReader:
                 done, buffer = split_paragraphs(buffer, final=False)
                 yield from judge.feed(done)
                 if judge.refused:
+                    getattr(pieces, "close", lambda: None)()  # hang up: the rest is not needed
                     break
             else:
                 done, _ = split_paragraphs(buffer, final=True)

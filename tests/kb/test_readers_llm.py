@@ -292,3 +292,10 @@ def test_the_llm_reader_needs_an_address_and_a_model() -> None:
         Settings(unsupported="hide")
     with pytest.raises(KbError, match="must be the name of an environment variable"):
         Settings(llm_api_key_env="sk-abc.def")
+
+
+def test_an_unwritable_audit_log_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    from kb import audit
+
+    with pytest.raises(KbError, match="cannot write the audit log .* set audit_log to another file"):
+        audit.append(tmp_path, {"event": "x"})  # a folder, not a file
