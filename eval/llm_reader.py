@@ -36,8 +36,8 @@ from kb.config import load_settings  # noqa: E402
 from kb.evaluate import percentile  # noqa: E402
 from kb.gold import matches, read_gold  # noqa: E402
 from kb.index import KnowledgeBase  # noqa: E402
-from kb.readers.grounding import CHECKS, MIN_SUPPORT, Grounding, figures  # noqa: E402
-from kb.readers.llm import ChatClient, LlmReader  # noqa: E402
+from kb.readers.grounding import CHECKS, MIN_SUPPORT, Grounding, claim, figures, markers  # noqa: E402
+from kb.readers.llm import ChatClient, LlmReader, build_messages, choose_passages  # noqa: E402
 
 SETS = [ROOT / "eval/gold.jsonl", ROOT / "eval/heldout.jsonl", ROOT / "eval/gold-zh.jsonl"]
 # Checker variants scored on the same cached replies: (name, settings changed, checks applied).
@@ -148,17 +148,26 @@ def run_set(kb: KnowledgeBase, reader: LlmReader, client: CachedClient, path: Pa
         else:
             causes["not asked (no close passage)"] += 1
         cited = {c.n: c.hit.chunk.text for c in answer.citations} if answer.reader == "llm" else {}
+        given = {}
+        if base.found:
+            given = {n: figures(f"{h.chunk.text}\n{h.title}\n{h.number or ''}\n{h.date or ''}\n{h.chunk.section}")
+                     for n, h in enumerate(choose_passages(hits, base, reader.settings.llm_passages), 1)}
         for c in answer.sentences:
             sentences["all"] += 1
             sentences["dropped" if not c.supported else "kept"] += 1
-            if "not in [" in c.reason or "another point" in c.reason or "which was not given" in c.reason:
-                sentences["figure or marker caught"] += 1
+            if "which was not given" in c.reason:
+                sentences["wrong citation caught"] += 1  # a passage number that was never given
+            elif "not in [" in c.reason or "another point" in c.reason:
+                sentences["figure caught"] += 1
+                # A figure missing from the cited passage but present in another given one: the wrong passage cited.
+                stated = figures(claim(c.text))
+                numbers = set(markers(c.text))
+                if any(stated <= f for n, f in given.items() if n not in numbers) and numbers:
+                    sentences["wrong citation caught"] += 1
             sentence_log.write(json.dumps({"set": path.name, "id": q.id, "question": q.question,
                                            **dataclasses.asdict(c),
                                            "cited_text": [cited[n] for n in c.citations if n in cited]},
                                           ensure_ascii=False) + "\n")
-        from kb.readers.llm import build_messages, choose_passages
-
         if base.found:
             messages = build_messages(q.question, choose_passages(hits, base, reader.settings.llm_passages),
                                       snapshot.records)
@@ -171,7 +180,8 @@ def run_set(kb: KnowledgeBase, reader: LlmReader, client: CachedClient, path: Pa
         "file": path.name,
         "extractive": score(extractive_rows),
         "llm": {**score(llm_rows), "outcomes": dict(causes),
-                "sentences": sentences["all"], "caught_by_figures_or_markers": sentences["figure or marker caught"],
+                "sentences": sentences["all"], "dropped_for_figures": sentences["figure caught"],
+                "wrong_citations_caught": sentences["wrong citation caught"],
                 "dropped_share": round(sentences["dropped"] / sentences["all"], 4)
                 if sentences["all"] else None,
                 "model_seconds_p50": round(percentile(seconds, 50), 1) if seconds else None,
