@@ -6,6 +6,11 @@ A sentence passes when every check in ``CHECKS`` passes:
 - ``figures``: every number, date, month, amount and document number in it appears in the
   passages it cites (their text, title, number, date and section path), word numbers read
   as figures ("three" = 3, "三个" = 3, "2.4 million" = 2,400,000);
+- ``figure_context``: each such figure stands in a passage sentence that matches the reply
+  sentence's words nearly as well (``FIGURE_MARGIN``) as the best-matching sentence of that
+  passage, or in its title, number, date or section: "5 working days" for the executive
+  meeting fails when the passage gives 5 days to the Mayor's office meeting and 7 to the
+  executive meeting;
 - ``support``: its support score reaches ``MIN_SUPPORT``. The score is the mean of the share
   of its content words (stemmed, stop words out; CJK character pairs) found in the cited
   passages and the encoder's best cosine between it and a sentence, or two neighbouring
@@ -13,8 +18,8 @@ A sentence passes when every check in ``CHECKS`` passes:
 
 A passage sentence that addresses the assistant ("ignore the instructions above …") is
 never evidence: a reply that obeys it finds no support there.
-The thresholds were set on eval/grounding_pairs.jsonl (labelled pairs) and eval/gold.jsonl,
-never on held-out questions (eval/README.md, "The llm reader").
+The thresholds were set on eval/grounding_pairs.jsonl (labelled pairs) and checked on
+replies to eval/gold.jsonl questions, never on held-out questions (eval/README.md, "The llm reader").
 """
 
 from __future__ import annotations
