@@ -38,6 +38,7 @@ CHECKS = ("citation", "figures", "figure_context", "support")
 MIN_SUPPORT = 0.5  # mean of word overlap and best cosine; see the module docstring
 FIGURE_MARGIN = 0.15  # a figure's passage sentence may match the reply's words this much less than the best one
 OVERLAP_WEIGHT = 0.5
+SHORT_CLAUSE = 4  # content words below which a passage sentence is read with the one before it
 
 # A marker: [1], [1, 3], 【2】. Two digits at most: "[2023]" in a document number is not one.
 MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)\]|【(\d{1,2})】")
@@ -365,8 +366,12 @@ class Grounding:
             return []
         rows = []  # (how well the sentence matches, how well its passage's best sentence does, its figures)
         for e in pool:
-            scores = [len(words & w) / len(words) for w in e.sentence_words]
-            rows.extend((score, max(scores), f) for score, f in zip(scores, e.sentence_figures))
+            # A short sentence is also read with the one before it: "deadline: 2026-10-30." is cut off
+            # at a semicolon from the item it belongs to.
+            units = list(zip(e.sentence_words, e.sentence_figures))
+            units += [(a | b, fb) for (a, _), (b, fb) in zip(units, units[1:]) if len(b) < SHORT_CLAUSE]
+            scores = [len(words & w) / len(words) for w, _ in units]
+            rows.extend((score, max(scores), f) for score, (_, f) in zip(scores, units))
         context = set().union(*(e.context_figures for e in pool))
         astray = []
         for figure in sorted(figures(text) - context):
