@@ -198,6 +198,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="First N questions of each set.")
     parser.add_argument("--every", type=int, default=1,
                         help="Every Nth question of the gold sets (a spread subset); eval/heldout.jsonl whole.")
+    parser.add_argument("--zh-every", type=int, help="Every Nth question of eval/gold-zh.jsonl (default: --every).")
     parser.add_argument("--ablate", action="store_true",
                         help="Also score each checker variant on the cached replies (no new model calls).")
     parser.add_argument("--workdir", type=Path, help="Keep the index here (default: a temporary folder).")
@@ -206,6 +207,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=Path, default=Path("/tmp/llm-reader-sentences.jsonl"))
     parser.add_argument("--out", type=Path, default=ROOT / "eval/results/llm-reader.json")
     args = parser.parse_args()
+    every = {"heldout.jsonl": 1, "gold-zh.jsonl": args.zh_every or args.every}
 
     proc = None
     url = args.url
@@ -227,7 +229,7 @@ def main() -> None:
         started = time.perf_counter()
         with args.sentences.open("w", encoding="utf-8") as sentence_log:
             results = [run_set(kb, reader, client, path, args.limit, sentence_log,
-                               1 if path.name == "heldout.jsonl" else args.every) for path in args.sets]
+                               every.get(path.name, args.every)) for path in args.sets]
         if args.ablate:
             summary_ablation = {}
             for name, changes, checks in VARIANTS:
@@ -235,13 +237,14 @@ def main() -> None:
                                                                                       checks), client)
                 with open(os.devnull, "w") as sink:
                     rows = [run_set(kb, variant, client, path, args.limit, sink,
-                                    1 if path.name == "heldout.jsonl" else args.every) for path in args.sets]
+                                    every.get(path.name, args.every)) for path in args.sets]
                 summary_ablation[name] = {r["file"]: {k: v for k, v in r["llm"].items()
                                                       if k not in ("model_seconds_p50", "model_seconds_p95")}
                                           for r in rows}
                 print(f"variant {name}: " + json.dumps(summary_ablation[name], ensure_ascii=False), file=sys.stderr)
         summary = {"model": args.model, "min_support": args.min_support, "llm_passages": settings.llm_passages,
-                   "llm_max_tokens": settings.llm_max_tokens, "limit": args.limit, "gold_every": args.every,
+                   "llm_max_tokens": settings.llm_max_tokens, "limit": args.limit,
+                   "every": {p.name: every.get(p.name, args.every) for p in args.sets},
                    "seconds": round(time.perf_counter() - started, 1), "model_calls": client.asked, "sets": results}
         if args.ablate:
             summary["ablation"] = summary_ablation
