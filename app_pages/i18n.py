@@ -65,6 +65,23 @@ APP = LABELS.merged(Catalogue({
                     "Nothing is made up: when the sources do not say, the answer says so.",
                     "回答摘自本单位的法规制度、公文和会议纪要，并注明出处。不做任何编造：资料中没有的，会如实说明。"),
     "ask.clear": ("Clear conversation", "清空对话"),
+    "ask.answers": ("Answers", "回答方式"),
+    "ask.reader": ("Reader", "回答生成"),
+    "ask.reader.extractive": ("Quoted sentences (extractive)", "引用原文（摘录）"),
+    "ask.reader.llm": ("Written by the model, checked (llm)", "由模型撰写并逐句核对（大模型）"),
+    "ask.reader.help": ("The model writes a reply from the top passages; each sentence is checked against the "
+                        "passage it cites before it is shown.",
+                        "模型根据排名靠前的段落撰写回答；每句话显示前都会与其引用的段落核对。"),
+    "ask.reader.none": ("No model is configured (llm_base_url, llm_model): answers are quoted.",
+                        "未配置模型（llm_base_url、llm_model）：回答为原文引用。"),
+    "ask.caption.llm": ("Answers are written by the model {model} at {url} from the office's regulations, documents "
+                        "and minutes. Every sentence is checked against the passage it cites; a sentence the passage "
+                        "does not support is {fate}.",
+                        "回答由位于 {url} 的模型 {model} 根据本机关的制度、公文和会议纪要撰写。每句话都与其引用的段落核对；"
+                        "段落不支持的句子将被{fate}。"),
+    "ask.caption.llm.drop": ("left out", "删去"),
+    "ask.caption.llm.mark": ("marked", "标出"),
+    "ask.unsupported": ("unsupported: {reason}", "无依据：{reason}"),
     "ask.read_as": ("Read with the previous question as: {question}", "结合上一个问题理解为：{question}"),
     "ask.searched": ("Searched for: {query}", "实际检索：{query}"),
     "ask.answered": ("Answered in {ms} ms from {n} source(s).", "用时 {ms} 毫秒，引用 {n} 个来源。"),

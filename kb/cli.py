@@ -238,10 +238,12 @@ def search(ctx, query, k, types, statuses, doc_ids, date_from, date_to, as_json,
 @cli.command()
 @click.argument("question")
 @with_filters
+@click.option("--reader", type=click.Choice(["extractive", "llm"]), envvar="KB_READER", default=None,
+              help="Quote sentences (extractive, the default) or have the configured model write them (llm).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_context
-def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) -> None:
-    """Answer a question with quoted, cited sentences, or say it is not found."""
+def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, reader, as_json) -> None:
+    """Answer a question with cited sentences, or say it is not found."""
     from kb.answer import flat
     from kb.messages import answer_text
     from kb.types import is_ocr_page
@@ -249,17 +251,20 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
     kb = _kb(ctx)
     _require_index(kb)
     lang = _lang(ctx)
-    result = kb.ask(question, filters=_filters(ctx, types, statuses, doc_ids, date_from, date_to))
+    result = kb.ask(question, filters=_filters(ctx, types, statuses, doc_ids, date_from, date_to),
+                    reader=kb.reader(reader) if reader else None)
     if as_json:
         body = {
-            "question": question, "answer": result.text, "found": result.found,
+            "question": question, "answer": result.text, "found": result.found, "reader": result.reader,
+            "note": result.note,
             "citations": [{**_hit_json(c.n, c.hit, flat(c.quote), c.page), "section": c.where}
                           for c in result.citations],
+            "sentences": [{"text": c.text, "citations": list(c.citations), "support": c.support,
+                           "supported": c.supported, "shown": c.shown, "reason": c.reason} for c in result.sentences],
         }
         if result.searched:
             body["searched"] = result.searched
         if not result.found:
-            body["note"] = result.note
             body["related"] = result.related
             body["closest"] = [_hit_json(i, h) for i, h in enumerate(result.closest, 1)]
         click.echo(json.dumps(body, ensure_ascii=False, indent=2))
@@ -269,6 +274,8 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, as_json) ->
     text = answer_text(lang, result, kb.snapshot.records)
     note = translate_error(lang, result.note)
     click.echo(text if result.found or not note else _t(ctx, "not_found_because", text=text, note=note))
+    if result.found and result.note:
+        click.echo("\n" + _t(ctx, "note", note=note))
     if result.citations:
         click.echo("\n" + _t(ctx, "sources"))
         for c in result.citations:

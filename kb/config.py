@@ -23,9 +23,13 @@ ANSWER_STEPS = ("evidence", "answerability", "unknown_words", "year", "outcome",
 def default_rules_dir() -> Path:
     """The rule sets shipped with the code: ``rules/`` beside the ``kb`` package (rules/en, rules/zh)."""
     return Path(__file__).resolve().parents[1] / "rules"
+
+
 OCR_MODES = ("auto", "off")
 LANGUAGES = ("auto", "en", "zh")
 _OCR_LANGUAGES = re.compile(r"[A-Za-z0-9_]+(\+[A-Za-z0-9_]+)*")
+READERS = ("extractive", "llm")
+UNSUPPORTED = ("drop", "mark")
 
 
 def default_cache_dir() -> Path:
@@ -105,6 +109,25 @@ class Settings:
         ocr_dpi: Resolution scanned pages are rendered at for OCR.
         language: The interface's language: "en", "zh", or "auto" (the
             browser's language in the app, English in the CLI).
+        reader: What writes answers: "extractive" (quoted sentences, no model)
+            or "llm" (a model behind an OpenAI-compatible endpoint, every
+            sentence checked against the passages it cites; see kb.readers).
+        llm_base_url: The endpoint's base URL, e.g. http://127.0.0.1:11434/v1;
+            "" sends nothing anywhere.
+        llm_model: The model name the endpoint serves.
+        llm_api_key_env: The environment variable holding the API key (the key
+            itself is never a setting); unset or empty sends no key.
+        llm_timeout: Seconds to wait for the model's whole reply.
+        llm_max_tokens: Most tokens the model may write.
+        llm_passages: Passages given to the model.
+        llm_paragraph_citations: A marker closing a paragraph also stands for
+            the paragraph's earlier sentences that carry none (each is still
+            checked against those passages); false requires a marker on
+            every sentence.
+        unsupported: What happens to a sentence the passages do not support:
+            "drop" leaves it out, "mark" shows it marked as unsupported.
+        audit_log: A JSONL file where each model prompt and reply is appended;
+            "" for none.
     """
 
     index: Path = Path("index")
@@ -144,6 +167,16 @@ class Settings:
     ocr_languages: str = "eng+chi_sim"
     ocr_dpi: int = 300
     language: str = "auto"
+    reader: str = "extractive"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key_env: str = "KB_LLM_API_KEY"
+    llm_timeout: float = 60.0
+    llm_max_tokens: int = 300
+    llm_passages: int = 3
+    llm_paragraph_citations: bool = True
+    unsupported: str = "drop"
+    audit_log: str = ""
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
@@ -188,10 +221,58 @@ class Settings:
             raise KbError(f"language {self.language!r} is not one of {', '.join(LANGUAGES)}")
         if self.chunk_tokens < 0:
             raise KbError(f"chunk_tokens ({self.chunk_tokens}) must be 0 (automatic) or positive")
+        self._check_reader()
+
+    def _check_reader(self) -> None:
+        if self.reader not in READERS:
+            raise KbError(f"reader {self.reader!r} is not one of {', '.join(READERS)}")
+        if self.unsupported not in UNSUPPORTED:
+            raise KbError(f"unsupported {self.unsupported!r} is not one of {', '.join(UNSUPPORTED)}")
+        if self.llm_base_url:
+            check_url(self.llm_base_url)
+        if self.reader == "llm" and not (self.llm_base_url and self.llm_model):
+            raise KbError("reader llm needs llm_base_url and llm_model (KB_LLM_BASE_URL, KB_LLM_MODEL), "
+                          "e.g. http://127.0.0.1:11434/v1 and qwen2.5:7b-instruct; or set reader = extractive")
+        if not 0 < self.llm_timeout <= 3600:
+            raise KbError(f"llm_timeout ({self.llm_timeout}) must lie between 0 and 3600 seconds")
+        if not 16 <= self.llm_max_tokens <= 32768:
+            raise KbError(f"llm_max_tokens ({self.llm_max_tokens}) must lie between 16 and 32768")
+        if not isinstance(self.llm_paragraph_citations, bool):
+            raise KbError(f"llm_paragraph_citations ({self.llm_paragraph_citations!r}) must be true or false")
+        if not 1 <= self.llm_passages <= 20:
+            raise KbError(f"llm_passages ({self.llm_passages}) must lie between 1 and 20")
+        if self.llm_api_key_env and not self.llm_api_key_env.replace("_", "").isalnum():
+            raise KbError(f"llm_api_key_env ({self.llm_api_key_env!r}) must be the name of an environment variable, "
+                          "not the key itself")
+
+    @property
+    def llm_configured(self) -> bool:
+        """Whether a model endpoint is set (the llm reader can be used)."""
+        return bool(self.llm_base_url and self.llm_model)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some values changed (None values are ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def check_url(url: str) -> str:
+    """``url`` when it is an http(s) URL with a host and no user name or password in it; else KbError."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise KbError(f"llm_base_url {url!r} is not an http(s) URL: write it as http://HOST:PORT/v1, "
+                      "e.g. http://127.0.0.1:11434/v1 for Ollama")
+    if parts.username or parts.password:
+        raise KbError("llm_base_url must not hold a user name or password: put the key in the variable "
+                      "named by llm_api_key_env (KB_LLM_API_KEY)")
+    if parts.query or parts.fragment:
+        raise KbError(f"llm_base_url {url!r} must not have a query or fragment: write it as http://HOST:PORT/v1")
+    return url
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")

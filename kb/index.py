@@ -42,6 +42,7 @@ from kb.config import Settings
 from kb.encoder import PACKAGED_NAME, Encoder, make_encoder
 from kb.errors import IndexDamagedError, IndexMismatchError, KbError, LoadError, RemovalRefusedError
 from kb.lexical import TOKENIZER_VERSION, LexicalIndex
+from kb.search import SearchResult
 from kb.snapshot import Filters, Snapshot
 from kb.store import DocRecord, vector_id, write_records
 from kb.types import OCR_UNREADABLE_PAGES, Answer, Chunk, Document, Hit
@@ -359,32 +360,61 @@ class KnowledgeBase:
         """Hybrid search, reranked; see kb.search.Searcher."""
         return self.searcher().search(query, k, filters, rerank)
 
-    def ask(self, question: str, filters: Filters | None = None) -> Answer:
+    def models(self):
+        """The models an answer may use: the encoder, the reranker and the answerability model (kb.answer.Models)."""
+        from kb.answer import Models
+
+        return Models(self.encoder, self.reranker, self.answerability)
+
+    def reader(self, kind: str | None = None):
+        """The reader ``kind`` names (default the ``reader`` setting), with this knowledge base's models."""
+        from kb.readers import make_reader
+
+        settings = self.settings.replace(reader=kind)  # validates what the reader needs (an endpoint for llm)
+        return make_reader(settings, self.encoder, None, self.models())
+
+    def retrieve(self, question: str, filters: Filters | None = None) -> tuple[Snapshot, list[Hit]]:
+        """The snapshot and the hits an answer to ``question`` is read from (a reader's input)."""
+        snapshot, result = self._search(question, filters)
+        return snapshot, result.hits
+
+    def _search(self, question: str, filters: Filters | None = None) -> tuple[Snapshot, SearchResult]:
+        """One search for an answer: the question with its typos corrected (``SearchResult.query``)."""
+        from kb.answer import PASSAGES
+
+        snapshot = self.snapshot
+        searched = self.spell(question, snapshot)
+        return snapshot, self.searcher(snapshot).run(searched, max(self.settings.k, PASSAGES), filters)
+
+    def ask(self, question: str, filters: Filters | None = None, reader=None) -> Answer:
         """A cited answer, or "not found" with the closest passages and why; one snapshot throughout.
 
         The question is searched with its typos corrected (``Answer.searched`` says how, when it changed).
+        ``reader`` (a kb.readers.Reader) writes the answer; by default it is quoted (kb.answer.compose).
         """
         import dataclasses
 
-        from kb.answer import PASSAGES, Models, compose
+        from kb.answer import compose
 
-        snapshot = self.snapshot
-        searcher = self.searcher(snapshot)
-        models = Models(self.encoder, self.reranker, self.answerability)
-        k = max(self.settings.k, PASSAGES)
-        searched = self.spell(question, snapshot)
-        result = searcher.run(searched, k, filters)
-        answer = compose(result.query, result.hits, snapshot, self.settings, models, result.vector)
+        snapshot, result = self._search(question, filters)
+        models = self.models()
+
+        def answer_from(found: SearchResult) -> Answer:
+            if reader is not None:
+                return reader.read(found.query, found.hits, snapshot)
+            return compose(found.query, found.hits, snapshot, self.settings, models, found.vector)
+
+        answer = answer_from(result)
         if not answer.found and filters is not None and not filters.empty():
             # Would the documents the filters leave out have answered it?
-            unfiltered = searcher.run(searched, k)
-            wider = compose(unfiltered.query, unfiltered.hits, snapshot, self.settings, models, unfiltered.vector)
+            wider = compose(result.query, self.searcher(snapshot).run(result.query, len(result.hits) or 5).hits,
+                            snapshot, self.settings, models)
             if wider.found:
                 answer = dataclasses.replace(answer, related=True, note=(
                     "the filters leave out the documents that answer it, such as "
                     f"{wider.citations[0].hit.title}: clear the filters to see the answer"))
-        changed = searched != question.strip()
-        return dataclasses.replace(answer, question=question, searched=searched if changed else "")
+        changed = result.query != question.strip()
+        return dataclasses.replace(answer, question=question, searched=result.query if changed else "")
 
     def spell(self, query: str, snapshot: Snapshot | None = None) -> str:
         """``query`` with its typos and office shorthand corrected against the index's words (kb.spelling)."""

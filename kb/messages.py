@@ -157,6 +157,7 @@ CLI = LABELS.merged(Catalogue({
     "not_a_date": ("{flag} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-03-01",
                    "{flag} {value!r} 不是日期：请写成 YYYY-MM-DD，例如 2024-03-01"),
     "searched_for": ("Searched for: {query}", "实际检索：{query}"),
+    "note": ("Note: {note}", "说明：{note}"),
     "no_passages": ("No passages found.", "没有找到段落。"),
     "score": ("score {score}", "得分 {score}"),
     "sources": ("Sources:", "来源："),

@@ -113,14 +113,44 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of an answer, and how well the passages it cites support it.
+
+    Attributes:
+        text: The sentence as shown, with its markers [n].
+        citations: The markers it carries (answer numbering), valid ones only.
+        support: The grounding score, 0 to 1 (kb.readers.grounding); 1.0 for a quote.
+        supported: Whether it passed every check.
+        reason: Why it failed ("" when it passed), e.g. "7 is not in [1]".
+        shown: Whether it is part of the answer's text (a failed sentence is
+            left out, or shown marked, as the ``unsupported`` setting says).
+    """
+
+    text: str
+    citations: tuple[int, ...]
+    support: float
+    supported: bool
+    reason: str = ""
+    shown: bool = True
+
+
+@dataclass(frozen=True)
 class Answer:
-    """An answer built only from quoted sentences, each with a citation marker."""
+    """An answer whose every sentence carries a citation marker.
+
+    The extractive reader quotes sentences; the llm reader writes them, and each
+    is checked against the passages it cites (``sentences``). ``note`` says what
+    the reader could not do (the model unreachable, nothing it wrote supported),
+    and ``reader`` names the reader whose text this is.
+    """
 
     question: str
     text: str
     found: bool
     citations: tuple[Citation, ...]
     closest: tuple[Hit, ...] = ()
-    note: str = ""  # why it is "not found", or a remark on how the question was read
+    note: str = ""  # why it is "not found", what the reader could not do, or how the question was read
     related: bool = False  # "not found", but the closest passages may still be related
     searched: str = ""  # the question as searched, when spelling was corrected
+    reader: str = "extractive"
+    sentences: tuple[SentenceCheck, ...] = ()
