@@ -114,8 +114,10 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             spans.append((prev, b))
             prev = b
     else:
-        # pysbd keeps a line break inside a sentence (PDF lines wrap), so give it one paragraph at a time.
-        spans = [(s.start, s.end) for s in _segmenter().segment(piece)]
+        # pysbd ends a sentence at every line break; within one block a break is a wrapped line
+        # (a PDF's), so it reads the block with breaks as spaces (same length, same offsets).
+        flat = piece.replace("\r", " ").replace("\n", " ")
+        spans = [(s.start, s.end) for s in _segmenter().segment(flat)]
     out = []
     for a, b in spans:
         a, b = _strip(text, start + a, start + b)

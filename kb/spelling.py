@@ -35,6 +35,7 @@ SHORTHAND = {
     "natl": "national", "intl": "international", "yr": "year", "yrs": "years", "min": "minutes",
     "mins": "minutes", "asap": "as soon as possible", "w/o": "without", "pls": "please", "plz": "please",
     "abt": "about", "wrt": "with regard to", "u": "you", "r": "are", "n": "and", "b4": "before",
+    "wat": "what", "wot": "what", "wht": "what", "hw": "how", "whn": "when", "thx": "thanks",
 }
 
 

@@ -87,3 +87,11 @@ def test_threads_segment_as_one_thread_does() -> None:
     for t in threads:
         t.join()
     assert wrong == []
+
+
+def test_a_wrapped_pdf_line_does_not_end_a_sentence() -> None:
+    text = ("Article 7 The body is set in Times New Roman at 16 point, giving 22\n"
+            "lines on a full page. Each paragraph begins with an indent of 10\nmm, and the text is justified.")
+    quoted = [" ".join(text[u.start:u.end].split()) for u in units(text, "Chapter 2 > Article 7")]
+    assert quoted == ["The body is set in Times New Roman at 16 point, giving 22 lines on a full page.",
+                      "Each paragraph begins with an indent of 10 mm, and the text is justified."]
