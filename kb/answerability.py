@@ -74,6 +74,7 @@ class Answerability:
     threshold: float
     unsure: float
     trained_on: str = ""
+    reranker: bool = True  # trained with the reranker's signals (without one they are 0)
 
     def probability(self, question: str, hits: list, snapshot) -> float:
         return self.probability_of(features(question, hits, snapshot))
@@ -86,7 +87,7 @@ class Answerability:
     def to_json(self) -> dict:
         return {"features": list(FEATURES), "mean": list(self.mean), "scale": list(self.scale),
                 "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
-                "unsure": self.unsure, "trained_on": self.trained_on}
+                "unsure": self.unsure, "trained_on": self.trained_on, "reranker": self.reranker}
 
     @classmethod
     def from_json(cls, data: dict, where: str) -> Answerability:
@@ -94,7 +95,8 @@ class Answerability:
             raise KbError(f"{where} was trained on features {data.get('features')}, this program computes "
                           f"{list(FEATURES)}: retrain it with `kb eval answerability`, or set answerability = none")
         return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]), float(data["bias"]),
-                   float(data["threshold"]), float(data["unsure"]), str(data.get("trained_on", "")))
+                   float(data["threshold"]), float(data["unsure"]), str(data.get("trained_on", "")),
+                   bool(data.get("reranker", True)))
 
 
 def load_answerability(setting: str) -> Answerability | None:
@@ -114,7 +116,7 @@ def load_answerability(setting: str) -> Answerability | None:
     return Answerability.from_json(data, str(path))
 
 
-def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10) -> Answerability:
+def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10, reranker: bool = True) -> Answerability:
     """A logistic regression on rows ``x`` and labels ``y`` (1 answerable), with its threshold: the
     highest one that refuses at most ``max_refused`` of the answerable rows. Below ``unsure``, the
     probability that refuses half as many answerable rows, a refusal is sure."""
@@ -130,4 +132,4 @@ def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10
     threshold = float(answerable[int(max_refused * len(answerable))]) if len(answerable) else 0.5
     unsure = float(answerable[int(max_refused / 2 * len(answerable))]) if len(answerable) else threshold
     return Answerability(fitted.mean, fitted.scale, fitted.weights, fitted.bias, threshold, min(unsure, threshold),
-                         trained_on)
+                         trained_on, reranker)

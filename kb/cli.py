@@ -558,10 +558,12 @@ def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseli
 @click.option("--negatives", type=click.IntRange(1, 50), default=None,
               help="For `kb tune --reranker`: give each pair this many BM25 negatives, mined from the index "
                    "`kb eval obliqa` builds (in --workdir).")
+@click.option("--random-negatives", type=click.IntRange(0, 50), default=0, show_default=True,
+              help="With --negatives: also this many passages drawn at random (seeded) from the index.")
 @click.option("--workdir", type=click.Path(path_type=Path), help="With --negatives: where the index is kept (or built).")
 @click.pass_context
 def obliqa_pairs(ctx, dataset: Path, split: str, fold: str | None, output: Path, hard_negatives: bool,
-                 negatives: int | None, workdir: Path | None) -> None:
+                 negatives: int | None, random_negatives: int, workdir: Path | None) -> None:
     """Export question–gold-passage pairs of ObliQA as PAIRS.jsonl for `kb tune` (or `kb tune --reranker`)."""
     import tempfile
 
@@ -574,7 +576,7 @@ def obliqa_pairs(ctx, dataset: Path, split: str, fold: str | None, output: Path,
     else:
         with tempfile.TemporaryDirectory(prefix="kb-obliqa-") as scratch:
             written = obliqa_reranker_pairs(dataset, split, fold, output, negatives, load_settings(),
-                                            workdir or Path(scratch))
+                                            workdir or Path(scratch), random_negatives=random_negatives)
     click.echo(f"{written} pairs written to {output}")
 
 
@@ -590,18 +592,17 @@ def answerability(dataset: Path, workdir: Path, output: Path, max_refused: float
     """Train the answerability model on ObliQA dev fold a, choose its threshold there, score fold b.
 
     Each question is asked with its gold documents in the index (answerable) and filtered out
-    (unanswerable). The index is built with the configured encoder and reranker.
+    (unanswerable). The index is built with the configured encoder and reranker; a model trained
+    with a reranker applies only where one is configured.
     """
     from kb.answerability import fit
     from kb.config import load_settings
     from kb.evaluate import answerability_data, obliqa_index, obliqa_questions, refusal_rates
 
     kb = obliqa_index(dataset, workdir, load_settings())
-    if kb.reranker is None:
-        raise KbError("the answerability model reads the reranker's scores: set `reranker` (or keep the shipped one)")
     xa, ya = answerability_data(kb, obliqa_questions(dataset, "dev", "a"))
     model = fit(xa, ya, f"ObliQA dev fold a ({len(ya) // 2} questions, asked with and without their gold documents)",
-                max_refused)
+                max_refused, reranker=kb.reranker is not None)
     xb, yb = answerability_data(kb, obliqa_questions(dataset, "dev", "b"))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(model.to_json(), indent=2), encoding="utf-8")

@@ -198,12 +198,18 @@ def obliqa_pairs(dataset: Path, split: str, fold: str | None, out: Path, negativ
 
 
 def obliqa_reranker_pairs(dataset: Path, split: str, fold: str | None, out: Path, negatives: int,
-                          settings: Settings, workdir: Path) -> int:
+                          settings: Settings, workdir: Path, random_negatives: int = 0, seed: int = 0) -> int:
     """Write PAIRS.jsonl for ``kb tune --reranker``: each gold passage of each question, with the
     question's ``negatives`` best BM25 passages of the index (``obliqa_index``) that are not gold,
-    not the same text as a gold one, and not shorter than 100 characters (headings, stubs).
+    not the same text as a gold one, and not shorter than 100 characters (headings, stubs), then
+    ``random_negatives`` passages of the index drawn at random (seeded; not gold): easy ones,
+    which teach the model the topic as well as the fine distinctions of the hard ones.
     Returns the pairs written; a question with no such passage is left out."""
+    import random
+
     from kb.fusion import top_k
+
+    rng = random.Random(seed)
 
     kb = obliqa_index(dataset, workdir, settings)
     snap = kb.snapshot
@@ -223,6 +229,11 @@ def obliqa_reranker_pairs(dataset: Path, split: str, fold: str | None, out: Path
                     break
             if not wrong:
                 continue
+            target = len(wrong) + random_negatives
+            while len(wrong) < target:
+                key = rng.choice(keys)
+                if key not in q.gold and len(text[key]) >= 100 and text[key] not in wrong:
+                    wrong.append(text[key])
             for key in sorted(q.gold):
                 if key in text:
                     row = {"question": q.text, "passage": text[key], "negatives": wrong, "id": q.id, "passage_id": key}

@@ -341,9 +341,10 @@ class KnowledgeBase:
                 if not hasattr(self, "_answerability"):
                     from kb.answerability import load_answerability
 
-                    # Its signals include the reranker's: without one it does not apply.
+                    # A model trained on the reranker's signals does not apply without one.
                     model = load_answerability(self.settings.answerability)
-                    self._answerability = model if self.reranker is not None else None
+                    usable = model is not None and (not model.reranker or self.reranker is not None)
+                    self._answerability = model if usable else None
         return self._answerability
 
     def searcher(self, snapshot: Snapshot | None = None):
