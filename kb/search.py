@@ -20,7 +20,8 @@ EXACT_BONUS = 0.1  # fused-score bonus of a named unit that does not go first
 # Words that ask for a unit rather than about something in it ("what does Article 5 say").
 _ASKING = "say says said state states provide provides require requires mean means content contents " \
           "text wording cover covers regarding tell show read full quote explain please see rule rules " \
-          "regulation regulations document"
+          "regulation regulations document " \
+          "是什么 什么 怎么 如何 哪些 规定 内容 是否 吗"
 
 
 def check_query(query: str, settings: Settings) -> str:
