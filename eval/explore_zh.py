@@ -180,7 +180,6 @@ def main() -> None:
         return jieba_terms(src, "cut" if kind == "jieba-cut" else "search")
 
     law_names = sorted(set(titles))
-    law_of = np.array([law_names.index(t) for t in titles]) if False else None
     law_index = {t: i for i, t in enumerate(law_names)}
     law_of = np.array([law_index[t] for t in titles])
 
