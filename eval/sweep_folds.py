@@ -41,6 +41,9 @@ class CachedQueries:
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
 
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        return self.inner.unknown_share(texts)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         missing = [t for t in texts if t not in self.cache]
         if missing:

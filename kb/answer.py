@@ -45,6 +45,7 @@ PASSAGES = 5  # top hits that compete for the lead
 MAX_UNITS = 2  # quoted units in one answer
 SECOND_MARGIN = 1.0  # a second unit scores within this of the first (reranker logits)
 SECOND_MARGIN_COSINE = 0.05  # the same, in cosine, when there is no reranker
+SECOND_MARGIN_LEXICAL = 0.1  # the same, in shared question terms, when no model can read the question
 DUPLICATE_COSINE = 0.92  # units this close say the same thing
 UNKNOWN_WORDS = 2  # a question with this many topic words the index never saw: not found
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
@@ -262,7 +263,9 @@ def compose(
     ]
     if not candidates:
         return Answer(question, NOT_FOUND, False, (), closest, note="the passages found hold only headings")
-    scores, margin = _score(question, candidates, models, query_vector)
+    limit = settings.unreadable_unknown_share if settings.dense_gate else 1.01
+    scores, margin = _score(question, candidates, models, query_vector, limit)
+    scores = _named_item(question, candidates, scores)
     chosen = _choose(candidates, scores, margin, models)
     return _render(question, passages, chosen, snapshot.records, closest)
 
@@ -276,13 +279,51 @@ def _quotable(text: str, unit: Unit) -> bool:
 
 
 def _score(question: str, candidates: list[_Candidate], models: Models,
-           query_vector: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """How well each unit answers: reranker logits, or cosine with the question; and the margin to use."""
+           query_vector: np.ndarray | None, unreadable: float = 1.01) -> tuple[np.ndarray, float]:
+    """How well each unit answers, and the margin to use: reranker logits, or cosine with the question,
+    or (when neither model can read the question: ``unreadable`` or more of it unknown) shared terms."""
     texts = [c.text for c in candidates]
-    if models.reranker is not None:
+    if models.reranker is not None and _reads(models.reranker, question, unreadable):
         return np.asarray(models.reranker.score(question, texts), dtype=np.float32), SECOND_MARGIN
-    qvec = query_vector if query_vector is not None else models.encoder.encode([question.strip()])[0]
-    return models.encoder.encode(texts) @ qvec, SECOND_MARGIN_COSINE
+    if _reads(models.encoder, question, unreadable):
+        qvec = query_vector if query_vector is not None else models.encoder.encode([question.strip()])[0]
+        return models.encoder.encode(texts) @ qvec, SECOND_MARGIN_COSINE
+    return _shared_terms(question, texts), SECOND_MARGIN_LEXICAL
+
+
+def _named_item(question: str, candidates: list[_Candidate], scores: np.ndarray) -> np.ndarray:
+    """Scores with the item the question names (第九条第（十二）项) put above every other unit."""
+    from kb.references import query_item
+
+    marker = query_item(question)
+    named = [i for i, c in enumerate(candidates) if marker and c.unit.kind == "item" and c.unit.marker == marker]
+    if not named:
+        return scores
+    first = min(candidates[i].passage for i in named)  # the best-ranked passage's item, not a namesake elsewhere
+    named = [i for i in named if candidates[i].passage == first]
+    scores = np.array(scores, dtype=np.float32)
+    scores[named] = scores.max() + 1.0
+    return scores
+
+
+def _reads(model, question: str, unreadable: float) -> bool:
+    """Whether ``model`` can read the question: less than ``unreadable`` of its word pieces unknown (kb.readability).
+
+    A Chinese question under all-MiniLM-L6-v2 is about 70 % [UNK]: its cosines
+    and the cross-encoder's logits would pick a unit at random.
+    """
+    return float(model.unknown_share([question])[0]) < unreadable
+
+
+def _shared_terms(question: str, texts: list[str]) -> np.ndarray:
+    """Share of the question's BM25 terms (Chinese bigrams, stems; less the words of asking) each text holds."""
+    from kb.lexical import Tokenizer
+
+    tokenize = Tokenizer("extended")
+    asked = set(tokenize([question])[0])
+    if not asked:
+        return np.zeros(len(texts), dtype=np.float32)
+    return np.array([len(asked & set(t)) / len(asked) for t in tokenize(texts)], dtype=np.float32)
 
 
 def _choose(candidates: list[_Candidate], scores: np.ndarray, margin: float, models: Models) -> list[_Candidate]:

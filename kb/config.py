@@ -59,9 +59,20 @@ class Settings:
         bm25_b: BM25 length normalisation, 0 to 1 (the same applies).
         bm25_bigrams: BM25 also indexes each pair of neighbouring words, so
             a query's phrases count (the same applies).
+        bm25_cjk_pairs: With bm25_bigrams, pair Chinese terms (character
+            bigrams) too; off by default, as on Chinese statutes the pairs
+            cost recall (the same applies).
         query_stopwords: Words a query drops before BM25: "basic" the short
             English list the documents drop too, "extended" also a longer
             one with the words of asking (what, which, how, should).
+        dense_gate: Scale the dense vote of each query and passage, and the
+            reranker's, by how much of it the model can read: its share of
+            unknown ([UNK]) word pieces (kb.readability). Chinese text under
+            all-MiniLM-L6-v2 gets none; a multilingual model reads it.
+        readable_unknown_share: At or below this share of unknown pieces a
+            text gets its full dense vote.
+        unreadable_unknown_share: At or above this share it gets none (linear
+            between).
         pool: Candidates each retriever passes to fusion.
         k: Hits returned by default.
         chunk_tokens: Largest chunk, in encoder tokens; 0 means the encoder's
@@ -138,7 +149,11 @@ class Settings:
     bm25_k1: float = 0.5
     bm25_b: float = 0.75
     bm25_bigrams: bool = True
+    bm25_cjk_pairs: bool = False
     query_stopwords: str = "extended"
+    dense_gate: bool = True
+    readable_unknown_share: float = 0.1
+    unreadable_unknown_share: float = 0.3
     pool: int = 100
     k: int = 5
     chunk_tokens: int = 0
@@ -187,12 +202,18 @@ class Settings:
             raise KbError(f"fusion_norm {self.fusion_norm!r} is not one of {', '.join(FUSION_NORMS)}")
         if self.query_stopwords not in QUERY_STOPWORDS:
             raise KbError(f"query_stopwords {self.query_stopwords!r} is not one of {', '.join(QUERY_STOPWORDS)}")
-        if not isinstance(self.bm25_bigrams, bool):
-            raise KbError(f"bm25_bigrams ({self.bm25_bigrams!r}) must be true or false")
+        for name in ("bm25_bigrams", "bm25_cjk_pairs"):
+            if not isinstance(getattr(self, name), bool):
+                raise KbError(f"{name} ({getattr(self, name)!r}) must be true or false")
         if self.bm25_k1 < 0:
             raise KbError(f"bm25_k1 ({self.bm25_k1}) must not be negative")
         if not 0.0 <= self.bm25_b <= 1.0:
             raise KbError(f"bm25_b ({self.bm25_b}) must lie between 0 and 1")
+        if not isinstance(self.dense_gate, bool):
+            raise KbError(f"dense_gate ({self.dense_gate!r}) must be true or false")
+        if not 0.0 <= self.readable_unknown_share <= self.unreadable_unknown_share <= 1.0:
+            raise KbError(f"readable_unknown_share ({self.readable_unknown_share}) and unreadable_unknown_share "
+                          f"({self.unreadable_unknown_share}) must lie between 0 and 1, the first not above the second")
         if not 0.0 <= self.bm25_weight <= 1.0:
             raise KbError(f"bm25_weight ({self.bm25_weight}) must lie between 0 and 1")
         unknown = {s.strip() for s in self.answer_off.split(",") if s.strip()} - set(ANSWER_STEPS)

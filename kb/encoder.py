@@ -39,6 +39,9 @@ class Encoder(Protocol):
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for ``text``, special tokens excluded."""
 
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        """For each text, the share of its word pieces the model's vocabulary lacks ([UNK]); see kb.readability."""
+
 
 PACKAGED_NAME = "all-MiniLM-L6-v2"
 
@@ -124,6 +127,18 @@ class SentenceTransformerEncoder:
         with self._lock:
             return len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        from kb.readability import unknown_shares
+
+        if self.tokenizer is not None:
+            return unknown_shares(self.tokenizer, texts)
+        with self._lock:
+            tok = self.model.tokenizer
+            unk = tok.unk_token_id
+            ids = [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+        return np.array([sum(i == unk for i in row) / len(row) if row and unk is not None else 0.0 for row in ids],
+                        dtype=np.float32)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -192,6 +207,10 @@ class HashingEncoder:
 
     def count_tokens(self, text: str) -> int:
         return len(_WORD.findall(text))
+
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        """Zeros: every word and CJK character is hashed, none is unknown."""
+        return np.zeros(len(texts), dtype=np.float32)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         out = np.zeros((len(texts), self._dim), dtype=np.float32)

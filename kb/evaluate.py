@@ -353,6 +353,9 @@ class _Lookup:
     def count_tokens(self, text: str) -> int:
         return self._encoder.count_tokens(text)
 
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        return self._encoder.unknown_share(texts)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if all(t in self._rows for t in texts):
             return np.array([self._rows[t] for t in texts], dtype=np.float32).reshape(len(texts), self.dim)

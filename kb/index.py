@@ -258,7 +258,7 @@ class KnowledgeBase:
                 "its sources with `kb ingest --rebuild PATH...` (the folders you ingested)"
             ) from None
         if snap.lexical.params != self._bm25_params():
-            # BM25 built with other k1/b/bigrams: rebuild it here (seconds), and on disk at the next ingest.
+            # BM25 built with other k1/b/bigrams/cjk_pairs: rebuild it here (seconds), and on disk at the next ingest.
             snap.lexical = self._build_lexical(snap.records, snap.chunks)
         return snap, manifest
 
@@ -301,7 +301,8 @@ class KnowledgeBase:
 
     def _bm25_params(self) -> dict:
         s = self.settings
-        return {"k1": float(s.bm25_k1), "b": float(s.bm25_b), "bigrams": bool(s.bm25_bigrams)}
+        return {"k1": float(s.bm25_k1), "b": float(s.bm25_b), "bigrams": bool(s.bm25_bigrams),
+                "cjk_pairs": bool(s.bm25_cjk_pairs)}
 
     def _lexical_record(self) -> dict:
         return {"library": "bm25s", "tokenizer_version": TOKENIZER_VERSION, **self._bm25_params()}

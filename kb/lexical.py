@@ -66,53 +66,64 @@ class Tokenizer:
         return out
 
 
-def with_pairs(terms: list[str]) -> list[str]:
+def with_pairs(terms: list[str], cjk: bool = True) -> list[str]:
     """``terms`` and then each pair of neighbours, as one term ("money launder" after "money", "launder").
 
     A pair stands for a phrase: a question that names "relevant person" then
     prefers the passages where the two words stand together. Stop words are
     gone before pairing, so "notice of the meeting" pairs as "notic meet".
+
+    With ``cjk`` false a CJK term pairs with nothing: two neighbouring character
+    bigrams overlap ("合同" "同法"), so their pair is a three-character string that
+    rewards exact wording over the topic (on STARD dev, with pairs, Recall@10
+    0.434 against 0.467 without, on both halves).
     """
-    return terms + [f"{a} {b}" for a, b in zip(terms, terms[1:])]
+    pairs = zip(terms, terms[1:])
+    if not cjk:
+        pairs = ((a, b) for a, b in pairs if not (_CJK_RUN.search(a) or _CJK_RUN.search(b)))
+    return terms + [f"{a} {b}" for a, b in pairs]
 
 
 class LexicalIndex:
     """A BM25 index over texts in a fixed order (position i is text i).
 
     ``k1`` (how soon repeating a term stops adding to the score), ``b`` (how
-    much a long text is discounted) and ``bigrams`` (also index each pair of
-    neighbouring terms, see with_pairs) are fixed when the index is built.
+    much a long text is discounted), ``bigrams`` (also index each pair of
+    neighbouring terms, see with_pairs) and ``cjk_pairs`` (pair Chinese terms
+    too) are fixed when the index is built.
     """
 
     def __init__(
-        self, retriever=None, size: int = 0, k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False
+        self, retriever=None, size: int = 0, k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False,
+        cjk_pairs: bool = False,
     ) -> None:
         self._retriever = retriever
         self.size = size
-        self.k1, self.b, self.bigrams = float(k1), float(b), bool(bigrams)
+        self.k1, self.b, self.bigrams, self.cjk_pairs = float(k1), float(b), bool(bigrams), bool(cjk_pairs)
         self._tokenize = Tokenizer()
         self._query_tokenizers = {"basic": self._tokenize}
 
     @property
     def params(self) -> dict:
         """The BM25 parameters the index was built with, as the manifest records them."""
-        return {"k1": self.k1, "b": self.b, "bigrams": self.bigrams}
+        return {"k1": self.k1, "b": self.b, "bigrams": self.bigrams, "cjk_pairs": self.cjk_pairs}
 
     @classmethod
     def build(
-        cls, texts: list[str], k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False
+        cls, texts: list[str], k1: float = DEFAULT_K1, b: float = DEFAULT_B, bigrams: bool = False,
+        cjk_pairs: bool = False,
     ) -> LexicalIndex:
         """Index ``texts``; an empty list gives an index that scores nothing."""
         import bm25s
 
         if not texts:
-            return cls(None, 0, k1, b, bigrams)
+            return cls(None, 0, k1, b, bigrams, cjk_pairs)
         terms = Tokenizer()(texts)
         if bigrams:
-            terms = [with_pairs(t) for t in terms]
+            terms = [with_pairs(t, cjk_pairs) for t in terms]
         retriever = bm25s.BM25(k1=k1, b=b)
         retriever.index(terms, show_progress=False)
-        return cls(retriever, len(texts), k1, b, bigrams)
+        return cls(retriever, len(texts), k1, b, bigrams, cjk_pairs)
 
     def query_terms(self, query: str, stopwords: str = "basic") -> list[str]:
         """The terms ``query`` is scored by: its words less ``stopwords`` (see QUERY_STOPWORDS) and,
@@ -123,7 +134,7 @@ class LexicalIndex:
         terms = self._query_tokenizers[stopwords]([query])[0]
         if self.bigrams:
             basic = self._tokenize([query])[0]
-            terms = terms + with_pairs(basic)[len(basic):]
+            terms = terms + with_pairs(basic, self.cjk_pairs)[len(basic):]
         return terms
 
     def scores(self, query: str, stopwords: str = "basic") -> np.ndarray:
@@ -167,7 +178,9 @@ class LexicalIndex:
         import bm25s
 
         meta = json.loads((path / "lexical.json").read_text(encoding="utf-8"))
-        params = (meta.get("k1", DEFAULT_K1), meta.get("b", DEFAULT_B), meta.get("bigrams", False))
+        # An index from before cjk_pairs paired every term.
+        params = (meta.get("k1", DEFAULT_K1), meta.get("b", DEFAULT_B), meta.get("bigrams", False),
+                  meta.get("cjk_pairs", True))
         if meta["size"] == 0:
             return cls(None, 0, *params)
         retriever = bm25s.BM25.load(str(path), mmap=False, show_progress=False)

@@ -347,6 +347,14 @@ class OpenVinoEncoder:
                 self._counter  # noqa: B018
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        from kb.readability import unknown_shares
+
+        if "_counter" not in self.__dict__:
+            with self._init_lock:
+                self._counter  # noqa: B018
+        return unknown_shares(self._counter, texts)
+
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)

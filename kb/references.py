@@ -26,6 +26,9 @@ _UNIT = {"article": "unit", "rule": "unit", "section": "unit", "clause": "unit",
 _NUM = r"(\d+(?:\.\d+)*|[ivxlcdm]+)\b\.?"
 _EN = re.compile(r"\b(article|art\.?|rule|section|sec\.?|clause|paragraph|para\.?|chapter|part|item)\s+" + _NUM, re.I)
 _CN = re.compile(r"第([零〇一二两三四五六七八九十百千\d]+)(条|章|节|编|款)")
+# An item named after its article: 第九条第（十二）项, 第九条第十二项, 第十五条（四）.
+_CN_ITEM = re.compile(r"\s*(?:第\s*[（(]([一二三四五六七八九十\d]{1,4})[)）]\s*项?|第([一二三四五六七八九十\d]{1,4})项"
+                      r"|[（(]([一二三四五六七八九十]{1,4})[)）])")
 _DOTTED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)+)\.?(?![\w])")
 _LEAD_DOTTED = re.compile(r"^\s*(\d+(?:\.\d+)*)(?:[.)\s]|$)")
 
@@ -55,12 +58,36 @@ def parse_query_refs(query: str) -> list[tuple[Ref, tuple[int, int]]]:
     for m in _EN.finditer(query):
         found.append(((_kind(m.group(1)), _number(m.group(2))), m.span()))
     for m in _CN.finditer(query):
-        found.append(((_UNIT[_KINDS[m.group(2)]], str(chinese_numeral_to_int(m.group(1)))), m.span()))
+        end = m.end()
+        item = _CN_ITEM.match(query, end) if m.group(2) == "条" else None
+        found.append(((_UNIT[_KINDS[m.group(2)]], str(chinese_numeral_to_int(m.group(1)))), (m.start(), item.end() if item else end)))
     taken = [span for _, span in found]
     for m in _DOTTED.finditer(query):
         if not any(a <= m.start() < b for a, b in taken):
             found.append((("", _number(m.group(1))), m.span()))
     return found
+
+
+def query_item(query: str) -> str | None:
+    """The item marker a query names after an article, as the text prints it: "（十二）" for
+    第九条第（十二）项, 第九条第十二项 or 第九条（十二）; None when it names none."""
+    for m in _CN.finditer(query):
+        item = _CN_ITEM.match(query, m.end()) if m.group(2) == "条" else None
+        if item:
+            number = next(g for g in item.groups() if g)
+            if number.isdigit():
+                number = int_to_chinese(int(number))
+            return f"（{number}）"
+    return None
+
+
+def int_to_chinese(n: int) -> str:
+    """1..99 as a Chinese numeral, as item markers print them (12 -> 十二, 20 -> 二十)."""
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    tens, ones = divmod(n, 10)
+    return ("" if tens == 1 else digits[tens]) + "十" + (digits[ones] if ones else "")
 
 
 def label_refs(label: str) -> list[Ref]:

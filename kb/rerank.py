@@ -37,6 +37,9 @@ class Reranker(Protocol):
     def score(self, question: str, passages: list[str]) -> np.ndarray:
         """One score per passage, as float32."""
 
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        """For each text, the share of its word pieces the reranker's vocabulary lacks (kb.readability)."""
+
 
 class CrossEncoderReranker:
     """A cross-encoder exported by ``export_cross_encoder``, run by OpenVINO on the CPU."""
@@ -72,6 +75,22 @@ class CrossEncoderReranker:
         tok.enable_truncation(self.max_tokens, strategy="only_second")
         tok.no_padding()
         return tok
+
+    @cached_property
+    def _reading_tokenizer(self):
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        tok.no_truncation()
+        tok.no_padding()
+        return tok
+
+    def unknown_share(self, texts: list[str]) -> np.ndarray:
+        from kb.readability import unknown_shares
+
+        with self._lock:
+            tok = self._reading_tokenizer
+        return unknown_shares(tok, texts)
 
     def _warm(self) -> None:
         if "_tokenizer" not in self.__dict__:

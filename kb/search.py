@@ -11,6 +11,7 @@ from kb.encoder import Encoder
 from kb.errors import QueryError
 from kb.fusion import fuse, top_k
 from kb.lexical import Tokenizer
+from kb.readability import trust
 from kb.references import parse_query_refs
 from kb.snapshot import Filters, Snapshot
 from kb.types import Hit
@@ -19,7 +20,8 @@ EXACT_BONUS = 0.1  # fused-score bonus of a named unit that does not go first
 # Words that ask for a unit rather than about something in it ("what does Article 5 say").
 _ASKING = "say says said state states provide provides require requires mean means content contents " \
           "text wording cover covers regarding tell show read full quote explain please see rule rules " \
-          "regulation regulations document"
+          "regulation regulations document " \
+          "是什么 什么 怎么 如何 哪些 规定 内容 是否 吗"
 
 
 def check_query(query: str, settings: Settings) -> str:
@@ -77,9 +79,12 @@ class Searcher:
         lex_masked = lexical if mask is None else np.where(mask, lexical, -np.inf)
         lex_top = top_k(lex_masked, pool)
         lex_top = lex_top[np.isfinite(lex_masked[lex_top])]
-        allowed = None if mask is None else snap.vector_ids[mask]
-        ids, _ = snap.dense.search(qvec, pool, allowed)
-        dense_top = snap.positions(ids[0][ids[0] >= 0])
+        query_trust = self._trust(self.encoder, text)
+        dense_top = np.zeros(0, dtype=np.int64)
+        if query_trust > 0:  # a query the encoder cannot read brings no dense candidates
+            allowed = None if mask is None else snap.vector_ids[mask]
+            ids, _ = snap.dense.search(qvec, pool, allowed)
+            dense_top = snap.positions(ids[0][ids[0] >= 0])
         exact, forced = self._exact(text, mask)
         cand = np.unique(np.concatenate([lex_top, dense_top, np.asarray(exact, dtype=np.int64)]))
         dense_c = snap.vectors[cand] @ qvec[0]
@@ -87,7 +92,8 @@ class Searcher:
         stats = None
         if self.settings.fusion_norm == "zscore":
             stats = (*snap.dense_stats(qvec[0]), float(lexical.mean()), float(lexical.std()))
-        fused = fuse(self.settings.fusion, dense_c, lex_c, self.settings.bm25_weight, stats)
+        fused = fuse(self.settings.fusion, dense_c, lex_c, self.settings.bm25_weight, stats,
+                     self._dense_trust(query_trust, cand))
         fused = fused - self.settings.superseded_penalty * (~snap.in_force[cand])
         if exact and not forced:
             fused = fused + EXACT_BONUS * np.isin(cand, exact)
@@ -97,16 +103,34 @@ class Searcher:
         dense = dict(zip(cand.tolist(), dense_c.tolist()))
         ranked = list(dict.fromkeys([*exact[:k], *order.tolist()]))
         reranked: dict[int, float] = {}
-        if rerank and self.reranker is not None:
-            ranked, reranked = self._rerank(text, ranked, len(exact[:k]), score)
+        reader_trust = self._trust(self.reranker, text) if rerank and self.reranker is not None else 0.0
+        if reader_trust > 0:  # a reranker that cannot read the query would only add noise
+            ranked, reranked = self._rerank(text, ranked, len(exact[:k]), score, reader_trust)
         ranked = ranked[:k]
         exact_set = set(exact[:k])
         return SearchResult(text, [self._hit(p, score[p], dense[p], float(lexical[p]), p in exact_set, reranked.get(p))
                                    for p in ranked], qvec[0])
 
-    def _rerank(self, query: str, ranked: list[int], fixed: int, fused: dict[int, float]) -> tuple[list[int], dict]:
+    def _trust(self, model, text: str) -> float:
+        """How far ``model``'s vote on ``text`` counts (kb.readability.trust); 1.0 with dense_gate off."""
+        s = self.settings
+        if not s.dense_gate:
+            return 1.0
+        return float(trust(model.unknown_share([text]), s.readable_unknown_share, s.unreadable_unknown_share)[0])
+
+    def _dense_trust(self, query_trust: float, cand: np.ndarray) -> np.ndarray | None:
+        """Each candidate's dense weight: the query's trust times the passage's (None with dense_gate off)."""
+        s = self.settings
+        if not s.dense_gate:
+            return None
+        shares = self.snapshot.unknown_shares(self.encoder)[cand]
+        return query_trust * trust(shares, s.readable_unknown_share, s.unreadable_unknown_share)
+
+    def _rerank(self, query: str, ranked: list[int], fixed: int, fused: dict[int, float],
+                reader_trust: float = 1.0) -> tuple[list[int], dict]:
         """Reorder the first ``rerank_depth`` positions after the ``fixed`` ones by the reranker's score,
-        blended with the fused score (each standardised over the reordered head) by ``rerank_weight``."""
+        blended with the fused score (each standardised over the reordered head) by ``rerank_weight``
+        times ``reader_trust`` (how much of the query the reranker can read)."""
         from kb.rerank import blend
 
         depth = self.settings.rerank_depth
@@ -114,7 +138,7 @@ class Searcher:
         if len(head) < 2:
             return ranked, {}
         logits = self.reranker.score(query, [self.snapshot.chunks[p].text for p in head])
-        mixed = blend(logits, np.array([fused[p] for p in head]), self.settings.rerank_weight)
+        mixed = blend(logits, np.array([fused[p] for p in head]), self.settings.rerank_weight * reader_trust)
         order = [head[i] for i in np.argsort(-mixed, kind="stable")]
         return ranked[:fixed] + order + ranked[fixed + depth:], dict(zip(head, map(float, logits)))
 

@@ -209,3 +209,22 @@ def test_a_list_article_is_quoted_whole_and_each_fact_once(kb: KnowledgeBase, tm
     assert text.startswith("The Meetings Division sends the notice of a meeting no later than the following times:")
     assert "(1) a plenary meeting, 5 working days" in text and "(3) a special-topic meeting, 1 working day" in text
     assert text.count("5 working days") == 1 and "Article 21" not in text
+
+
+@pytest.mark.parametrize(("question", "quote", "section"), [
+    ("请示可以一文多事吗？", "（四）请示一文一事，报告不夹带请示。", "第四章 行文规则 > 第十五条 > （四）"),
+    ("第九条第（十二）项是什么？", "（十二）成文日期。", "第三章 公文格式 > 第九条 > （十二）"),
+    ("第九条第十二项规定了什么", "（十二）成文日期。", "第三章 公文格式 > 第九条 > （十二）"),
+])
+def test_a_chinese_answer_quotes_the_item_and_cites_it(rules_kb, question: str, quote: str, section: str) -> None:
+    answer = rules_kb.ask(question)
+    first = answer.citations[0]
+    assert (first.quote, first.section) == (quote, section)
+    assert not any(mark in answer.text for mark in ("第十五条", "第九条", "第四章", "##", "**"))
+
+
+def test_query_item_reads_the_item_a_question_names() -> None:
+    from kb.references import query_item
+
+    assert [query_item(q) for q in ("第九条第（十二）项", "第九条第12项", "第十五条（四）是什么", "第十五条", "（四）")] == [
+        "（十二）", "（十二）", "（四）", None, None]

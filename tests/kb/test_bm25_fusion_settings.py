@@ -73,12 +73,12 @@ def test_k1_and_b_are_built_in_saved_and_loaded(tmp_path: Path) -> None:
     index = LexicalIndex.build(texts, k1=0.2, b=0.3, bigrams=True)
     index.save(tmp_path / "bm25")
     loaded = LexicalIndex.load(tmp_path / "bm25")
-    assert loaded.params == {"k1": 0.2, "b": 0.3, "bigrams": True}
+    assert loaded.params == {"k1": 0.2, "b": 0.3, "bigrams": True, "cjk_pairs": False}
     assert loaded.scores("notice archives").tolist() == index.scores("notice archives").tolist()
     meta = json.loads((tmp_path / "bm25" / "lexical.json").read_text())
-    del meta["k1"], meta["b"], meta["bigrams"]  # an index written before the parameters were recorded
+    del meta["k1"], meta["b"], meta["bigrams"], meta["cjk_pairs"]  # written before the parameters were recorded
     (tmp_path / "bm25" / "lexical.json").write_text(json.dumps(meta))
-    assert LexicalIndex.load(tmp_path / "bm25").params == {"k1": 1.5, "b": 0.75, "bigrams": False}
+    assert LexicalIndex.load(tmp_path / "bm25").params == {"k1": 1.5, "b": 0.75, "bigrams": False, "cjk_pairs": True}
 
 
 def test_bigrams_prefer_the_words_standing_together() -> None:
@@ -95,6 +95,18 @@ def test_bigrams_prefer_the_words_standing_together() -> None:
     assert plain.query_terms("What is a relevant person?", "extended") == ["relev", "person"]
 
 
+def test_chinese_bigrams_pair_only_when_asked() -> None:
+    terms = ["合同", "同法", "notic", "meet"]
+    assert with_pairs(terms, cjk=False) == [*terms, "notic meet"]
+    assert with_pairs(terms) == [*terms, "合同 同法", "同法 notic", "notic meet"]
+    plain = LexicalIndex.build(["合同法的规定", "notice of meeting"], bigrams=True)
+    assert plain.query_terms("合同法") == ["合同", "同法"]
+    paired = LexicalIndex.build(["合同法的规定"], bigrams=True, cjk_pairs=True)
+    assert paired.query_terms("合同法") == ["合同", "同法", "合同 同法"]
+    with pytest.raises(KbError, match=r"bm25_cjk_pairs \('no'\) must be true or false"):
+        Settings(bm25_cjk_pairs="no")
+
+
 def test_other_k1_rebuilds_bm25_on_load_and_on_disk_at_the_next_ingest(
     settings: Settings, corpus: Path
 ) -> None:
@@ -102,7 +114,7 @@ def test_other_k1_rebuilds_bm25_on_load_and_on_disk_at_the_next_ingest(
     manifest = json.loads((settings.index / "manifest.json").read_text())
     assert {k: manifest["lexical"][k] for k in ("k1", "b", "bigrams")} == {"k1": 0.5, "b": 0.75, "bigrams": True}
     other = KnowledgeBase(settings.replace(bm25_k1=1.2), HashingEncoder())
-    assert other.snapshot.lexical.params == {"k1": 1.2, "b": 0.75, "bigrams": True}
+    assert other.snapshot.lexical.params == {"k1": 1.2, "b": 0.75, "bigrams": True, "cjk_pairs": False}
     fresh = LexicalIndex.build(
         [other.lexical_text(other.snapshot.records[c.doc_id].document, c) for c in other.snapshot.chunks],
         k1=1.2, bigrams=True,

@@ -78,3 +78,20 @@ def test_a_question_mentioning_an_article_in_passing_is_ranked_not_forced(built:
     hits = built.search("Besides Article 2, which division drafts the minutes after the meeting and who signs them?")
     assert not hits[0].exact
     assert hits[0].chunk.section.endswith("Article 5")
+
+
+@pytest.mark.parametrize(("query", "unit"), [
+    ("第十五条", "第十五条"), ("第九条第（十二）项", "第九条"), ("条例第九条第（十二）项是什么", "第九条"),
+])
+def test_chinese_articles_are_found_by_number_with_chinese_passages_unread(rules_kb: KnowledgeBase, query, unit) -> None:
+    # rules_kb's hashing encoder reads Chinese; gate its dense vote off as all-MiniLM-L6-v2's would be.
+    kb = KnowledgeBase(rules_kb.settings.replace(readable_unknown_share=0.0, unreadable_unknown_share=0.0),
+                       rules_kb.encoder)
+    hit = kb.search(query)[0]  # other documents have an Article 15 or 9 too: a bonus, not forced first
+    assert (hit.chunk.doc_id, hit.chunk.section.split(" > ")[-1].split()[0]) == ("regulations/gongwen-tiaoli", unit)
+
+
+def test_a_chinese_chapter_reference_finds_its_articles(rules_kb: KnowledgeBase) -> None:
+    hits = rules_kb.search("条例第三章", k=3)
+    assert hits[0].chunk.doc_id == "regulations/gongwen-tiaoli"
+    assert "第三章" in hits[0].chunk.section
