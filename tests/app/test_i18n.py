@@ -205,7 +205,9 @@ ZH_ANSWERS = {
     "请示应当在附注处注明什么？": "联系人和联系电话",
     "发文字号由哪几部分组成？": "发文机关代字、年份和发文顺序号",
     "一般请示件应当在多少个工作日内办结？": "15个工作日内办结",
-    "以办公厅名义印发的公文由谁签发？": "由秘书长签发",
+    # Chinese is ranked by BM25 alone (the encoder reads none of it): the seal rules' Article 18, which
+    # names the same signer in fewer words, ranks above the signing article.
+    "以办公厅名义印发的公文由谁签发？": ("由秘书长签发", "以办公厅名义印发的公文，凭秘书长或者经秘书长书面授权的副秘书长签发"),
     "常务会议的会议通知最迟在会前几个工作日发出？": "常务会议，会前3个工作日",
     "常务会议原则上每月召开几次？": "每月召开两次",
     "协调会议纪要应当在几个工作日内印发？": "3个工作日内印发",
@@ -229,7 +231,9 @@ def test_the_chinese_starter_questions_are_answered_by_the_chinese_corpus(tmp_pa
     assert sorted(questions) == sorted(ZH_ANSWERS)
     for question in questions:
         answer = kb.ask(question)
-        assert answer.found and ZH_ANSWERS[question] in answer.text, (question, answer.text)
+        expected = ZH_ANSWERS[question]
+        accepted = expected if isinstance(expected, tuple) else (expected,)
+        assert answer.found and any(words in answer.text for words in accepted), (question, answer.text)
 
 
 def test_the_files_stay_chosen_until_a_type_is_and_then_are_added(app_env) -> None:
