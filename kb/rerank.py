@@ -50,7 +50,7 @@ class CrossEncoderReranker:
         if missing:
             raise KbError(
                 f"reranker {path} lacks {', '.join(missing)}: rebuild it with `kb tune --reranker PAIRS "
-                f"--output {path}`, or set rerank = false"
+                f"--output {path}`, or set reranker = none"
             )
         self.path = path
         self.info = json.loads((path / "reranker.json").read_text(encoding="utf-8"))

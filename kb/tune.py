@@ -336,16 +336,16 @@ class RerankParams:
     """How to train a cross-encoder reranker (README: Reranking).
 
     Attributes:
-        epochs: Passes over the (question, passage, label) examples.
-        batch_size: Examples per step.
+        epochs: Passes over the pairs.
+        batch_size: Question–passage sequences per step, whole groups (a gold passage and its negatives).
         max_tokens: Tokens of question and passage together (the passage is cut).
         learning_rate: Peak learning rate (AdamW, linear decay).
         warmup: Share of the steps over which the learning rate rises.
         seed: Seeds the shuffling and the head's initial weights.
     """
 
-    epochs: int = 2
-    batch_size: int = 32
+    epochs: int = 1
+    batch_size: int = 40
     max_tokens: int = 160
     learning_rate: float = 5e-5
     warmup: float = 0.1
@@ -356,8 +356,8 @@ def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = Re
                   progress: Progress | None = None, base: Path | None = None) -> dict:
     """Train a cross-encoder from the packaged MiniLM weights on ``pairs`` and export it to ``output``.
 
-    Each pair gives a positive example and one negative example per negative passage
-    (binary cross-entropy on the logit). The model is exported as OpenVINO IR with int8
+    Each pair is a group: its gold passage against its negatives (train_cross_encoder's
+    contrastive loss). The model is exported as OpenVINO IR with int8
     weights (kb.rerank.export_cross_encoder), built beside ``output`` and renamed into place.
     Returns what the export's reranker.json holds.
     """
@@ -402,9 +402,11 @@ def train_cross_encoder(base: Path, pairs: Sequence[Pair], params: RerankParams,
     """A kb.rerank.MeanPoolCrossEncoder trained on ``pairs``; returns (model, steps, final loss).
 
     The question and the passage are read together; their tokens' mean (the pooling the
-    packaged model was trained with) feeds one logit. Binary cross-entropy, AdamW with linear
-    warm-up and decay, batches of texts of similar length (little padding), bf16 autocast on
-    CPUs that have it. Deterministic for a seed.
+    packaged model was trained with) feeds one logit. The loss is localised contrastive
+    estimation: each question's gold passage against its own negatives, a softmax over the
+    group, so every step compares like with like. A batch holds whole groups
+    (``batch_size`` sequences at most), drawn at random. AdamW with linear warm-up and decay,
+    bf16 autocast on CPUs that have it. Deterministic for a seed.
     """
     import random
 
@@ -415,35 +417,41 @@ def train_cross_encoder(base: Path, pairs: Sequence[Pair], params: RerankParams,
 
     torch.manual_seed(params.seed)
     rng = random.Random(params.seed)
-    examples = [(p.question, p.passage, 1.0) for p in pairs] + [
-        (p.question, n, 0.0) for p in pairs for n in p.all_negatives]
+    groups = [(p.question, (p.passage, *p.all_negatives)) for p in pairs if p.all_negatives]
+    if not groups:
+        raise KbError("a reranker learns from negatives: give each pair a \"negatives\" list "
+                      "(`kb eval obliqa-pairs --negatives N`)")
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
     model = MeanPoolCrossEncoder.from_base(base)
     model.train()
-    encoded = [tokenizer(q, p, truncation="only_second", max_length=params.max_tokens)["input_ids"]
-               for q, p, _ in examples]
-    order = sorted(range(len(examples)), key=lambda i: len(encoded[i]))
-    batches = [order[i:i + params.batch_size] for i in range(0, len(order), params.batch_size)]
-    steps = params.epochs * len(batches)
+    width = max(len(texts) for _, texts in groups)
+    per_batch = max(1, params.batch_size // width)
+    steps = params.epochs * math.ceil(len(groups) / per_batch)
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.learning_rate, weight_decay=0.01)
     warm = max(1, math.ceil(steps * params.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
-    loss_fn = torch.nn.BCEWithLogitsLoss()
     bf16 = _cpu_has_bf16()
     step, losses = 0, []
     for _ in range(params.epochs):
-        rng.shuffle(batches)
-        for batch in batches:
-            enc = tokenizer([examples[i][0] for i in batch], [examples[i][1] for i in batch],
-                            truncation="only_second", max_length=params.max_tokens, padding=True, return_tensors="pt")
-            labels = torch.tensor([examples[i][2] for i in batch])
+        order = list(range(len(groups)))
+        rng.shuffle(order)
+        for i in range(0, len(order), per_batch):
+            batch = [groups[j] for j in order[i:i + per_batch]]
+            questions = [q for q, texts in batch for _ in texts]
+            passages = [t for _, texts in batch for t in texts]
+            enc = tokenizer(questions, passages, truncation="only_second", max_length=params.max_tokens,
+                            padding=True, return_tensors="pt")
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 logits = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).float()
-            loss = loss_fn(logits, labels)
+            loss, at = logits.new_zeros(()), 0
+            for _, texts in batch:  # the gold passage is first in its group
+                loss = loss + torch.nn.functional.cross_entropy(logits[at:at + len(texts)].unsqueeze(0),
+                                                                torch.zeros(1, dtype=torch.long))
+                at += len(texts)
+            loss = loss / len(batch)
             optimizer.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
             losses.append(float(loss.detach()))
