@@ -26,8 +26,7 @@ def variants() -> list[tuple[str, str]]:
     steps = list(ANSWER_STEPS)
     out = [("all steps", ""), ("no step", ",".join(steps))]
     out += [(f"only {s}", ",".join(t for t in steps if t != s)) for s in steps]
-    out += [(f"without {s}", s) for s in steps]
-    return out
+    return out + [(f"without {s}", s) for s in steps]
 
 
 def main() -> None:

@@ -161,8 +161,8 @@ class Settings:
     answer_threshold: float = 0.44
     answer_off: str = ""
     reranker: str = ""
-    rerank_depth: int = 30
-    rerank_weight: float = 1.0
+    rerank_depth: int = 20
+    rerank_weight: float = 0.5
     answerability: str = ""
     spelling: bool = True
     max_query_chars: int = 2000
