@@ -85,14 +85,18 @@ class Settings:
             (kb.answer.STEPS: evidence, answerability, unknown_words, year,
             outcome, preamble, reply, regulation).
         reranker: The cross-encoder that reorders the first ``rerank_depth``
-            hits: "" for the shipped one (kb/models/reranker), "none" for no
-            reranking, or a directory made by ``kb tune --reranker``.
+            hits: "none" (the default) for no reranking, "" for the shipped
+            one (kb/models/reranker, trained on ObliQA: it gains there and
+            loses on the bundled office's questions, see the README), or a
+            directory made by ``kb tune --reranker``.
         rerank_depth: Hybrid candidates the reranker reads.
         rerank_weight: Weight of the reranker's standardised score against the
             fused score's in the reranked order (1.0: the reranker alone).
         answerability: The model deciding between an answer and "not found":
-            "" for the shipped one, "none" for the cosine threshold alone, or a
-            JSON file made by ``kb eval answerability``.
+            "none" (the default) for the cosine threshold and the other
+            refusal steps, "" for the shipped one (trained on ObliQA with the
+            reranker; it applies only with one), or a JSON file made by
+            ``kb eval answerability``.
         spelling: Correct typos and office shorthand in questions against the
             index's own words before searching (kb.spelling).
         max_query_chars: Longest query accepted.
@@ -160,10 +164,10 @@ class Settings:
     min_chunk_tokens: int = 40
     answer_threshold: float = 0.44
     answer_off: str = ""
-    reranker: str = ""
+    reranker: str = "none"
     rerank_depth: int = 20
     rerank_weight: float = 0.5
-    answerability: str = ""
+    answerability: str = "none"
     spelling: bool = True
     max_query_chars: int = 2000
     superseded_penalty: float = 0.15
