@@ -30,6 +30,7 @@ _ITEM = re.compile(
 )
 _INLINE_CN_ITEM = re.compile(r"[（(][一二三四五六七八九十]{1,3}[）)]")
 _CN_END = re.compile(r"(?<=[。！？])(?![”’」』）)])")
+_WRAP = re.compile(r"(?<=\S)[ \t]*\r?\n(?=[ \t]*[^\s#>*\-•(（\d])")
 _LEAD_IN = re.compile(r"[:：]\s*$")
 _WORD = re.compile(r"\w+")
 _MARKDOWN = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?)|\*\*|__|`")
@@ -114,9 +115,10 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             spans.append((prev, b))
             prev = b
     else:
-        # pysbd ends a sentence at every line break; within one block a break is a wrapped line
-        # (a PDF's), so it reads the block with breaks as spaces (same length, same offsets).
-        flat = piece.replace("\r", " ").replace("\n", " ")
+        # pysbd ends a sentence at every line break. A single break between two lines of text is
+        # a wrapped line (a PDF's) and is read as a space (same length, same offsets); a blank
+        # line, a heading or an item marker on the next line still ends the sentence.
+        flat = _WRAP.sub(lambda m: " " * len(m.group()), piece)
         spans = [(s.start, s.end) for s in _segmenter().segment(flat)]
     out = []
     for a, b in spans:
