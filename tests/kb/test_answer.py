@@ -142,6 +142,9 @@ def broad(kb: KnowledgeBase, corpus: Path) -> KnowledgeBase:
 
 
 def test_a_question_about_things_the_index_never_mentions_is_not_found(broad: KnowledgeBase) -> None:
+    # Off by default (it cost held-out answers); switched on, it refuses a question on another subject.
+    assert broad.ask("What overtime pay or time off in lieu do duty staff get after reporting a major emergency?").found
+    broad = KnowledgeBase(broad.settings.replace(answer_off=""), broad.encoder)
     # Close to the duty rules in wording, but "overtime" and "lieu" occur nowhere in the index.
     result = broad.ask("What overtime pay or time off in lieu do duty staff get after reporting a major emergency?")
     assert not result.found and result.closest
