@@ -43,9 +43,7 @@ def features(question: str, hits: list, snapshot) -> np.ndarray:
     rerank_gap = logits[0] - logits[1] if len(logits) > 1 else 0.0
     dense_top = max(h.dense for h in hits[:TOP])
     lexical = snapshot.lexical
-    terms = [t for t in lexical.query_terms(question, "extended") if " " not in t and "_" not in t]
-    found = set(lexical.query_terms(f"{top.title}\n{top.chunk.section}\n{top.chunk.text}", "extended"))
-    coverage = sum(t in found for t in terms) / len(terms) if terms else 0.0
+    coverage = term_coverage(question, top, snapshot)
     unknown, topic = lexical.unknown_words(question)
     unknown_share = len(unknown) / topic if topic else 0.0
     years = set(_YEAR.findall(question))
@@ -53,6 +51,15 @@ def features(question: str, hits: list, snapshot) -> np.ndarray:
     held = set(_YEAR.findall(f"{top.chunk.text} {top.title} {record.document.date if record else ''}"))
     year = float(bool(years) and not years <= held)
     return np.array([rerank_top, rerank_gap, dense_top, coverage, unknown_share, year], dtype=np.float64)
+
+
+def term_coverage(question: str, hit, snapshot) -> float:
+    """The share of the question's search terms (words, or Chinese character bigrams; no pairs)
+    that the passage, its title or its section holds."""
+    lexical = snapshot.lexical
+    terms = [t for t in lexical.query_terms(question, "extended") if " " not in t and "_" not in t]
+    found = set(lexical.query_terms(f"{hit.title}\n{hit.chunk.section}\n{hit.chunk.text}", "extended"))
+    return sum(t in found for t in terms) / len(terms) if terms else 0.0
 
 
 @dataclass(frozen=True)
