@@ -18,6 +18,7 @@ from kb.errors import KbError
 from kb.feedback import FeedbackStore
 from kb.index import KnowledgeBase
 from kb.messages import status_clause
+from kb.sentences import without_headings
 from kb.snapshot import Filters
 from kb.types import DOC_TYPES, STATUSES, Hit, is_ocr_page
 from app_pages.i18n import error, kind_label, language, status_name, t
@@ -101,15 +102,17 @@ def readable(text: str) -> str:
     return escape(_HEADING_MARK.sub("", text).replace("**", ""))
 
 
-def passage_markdown(text: str, quote_start: int | None = None, quote: str | None = None) -> str:
-    """The passage, escaped and without Markdown marks, with the cited sentence highlighted."""
+def passage_markdown(text: str, quote_start: int | None = None, quote: str | None = None, section: str = "") -> str:
+    """The passage, escaped and without Markdown marks or heading lines, with the cited sentence highlighted."""
     if quote is None or quote_start is None:
-        return readable(text)
+        return readable(without_headings(text, section))
     first = quote.split(" … ")[0]
     end = quote_start + len(first)
     if text[quote_start:end] != first:
-        return readable(text)
+        return readable(without_headings(text, section))
     before, cited, after = text[:quote_start], text[quote_start:end], text[end:]
+    cut = before.rfind("\n") + 1  # the quote's own line keeps its start ("Article 30 ")
+    before, after = without_headings(before[:cut], section) + before[cut:], without_headings(after, section)
     return f"{readable(before)}:orange-background[{readable(cited)}]{readable(after)}"
 
 
@@ -133,7 +136,7 @@ def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quo
         record = kb.snapshot.records.get(hit.chunk.doc_id)
         ocr = record is not None and is_ocr_page(record.document.meta, page or hit.chunk.page)
         st.caption(where(hit, page, ocr, section))
-        st.markdown(passage_markdown(hit.chunk.text, quote_start, quote))
+        st.markdown(passage_markdown(hit.chunk.text, quote_start, quote, hit.chunk.section))
         download_original(hit, key)
 
 

@@ -156,12 +156,24 @@ def _label_prefix(text: str, a: int, b: int, labels: set[str]) -> int:
     return a
 
 
-def units(text: str, section: str = "") -> list[Unit]:
-    """The quotable units of a passage, in order (see the module docstring)."""
+def _labels(section: str) -> set[str]:
+    """The labels of a section path, whole and as their marker ("Article 21", "第十五条")."""
     labels = {p.strip() for p in section.split(" > ") if p.strip()}
     labels |= {label.split(" ", 1)[0] + " " + label.split(" ", 2)[1] for label in list(labels)
                if label.split(" ", 1)[0] in ("Article", "Rule", "Section", "Chapter", "Part") and label.count(" ") >= 1}
     labels |= {m.group(0) for label in list(labels) for m in [re.match(r"第[一二三四五六七八九十百零〇\d]+[条章节]", label)] if m}
+    return labels
+
+
+def without_headings(text: str, section: str = "") -> str:
+    """``text`` without its heading lines (a card names the section above the passage)."""
+    labels = _labels(section)
+    return "".join(line for line in text.splitlines(keepends=True) if not _heading_line(line, labels))
+
+
+def units(text: str, section: str = "") -> list[Unit]:
+    """The quotable units of a passage, in order (see the module docstring)."""
+    labels = _labels(section)
     lines, pos = [], 0
     for line in text.splitlines(keepends=True):
         lines.append((pos, pos + len(line), line))

@@ -255,3 +255,13 @@ def test_clear_conversation_is_enabled_by_the_first_question(app_env) -> None:
     assert not at.sidebar.button(key="clear-chat").disabled
     at.sidebar.button(key="clear-chat").click().run()
     assert not at.chat_message and at.sidebar.button(key="clear-chat").disabled
+
+
+def test_a_source_card_shows_no_heading_line_above_its_highlighted_quote() -> None:
+    from app_pages.common import passage_markdown
+
+    text = "Chapter 7 Minutes\nArticle 30 Minutes are drafted by the Meetings Division. Decisions are recorded."
+    start = text.index("Minutes are drafted")
+    shown = passage_markdown(text, start, "Minutes are drafted by the Meetings Division.", "Chapter 7 Minutes > Article 30")
+    assert "Chapter 7" not in shown
+    assert shown.startswith("Article 30 :orange-background[Minutes are drafted by the Meetings Division\\.]")

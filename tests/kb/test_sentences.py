@@ -95,3 +95,13 @@ def test_a_wrapped_pdf_line_does_not_end_a_sentence() -> None:
     quoted = [" ".join(text[u.start:u.end].split()) for u in units(text, "Chapter 2 > Article 7")]
     assert quoted == ["The body is set in Times New Roman at 16 point, giving 22 lines on a full page.",
                       "Each paragraph begins with an indent of 10 mm, and the text is justified."]
+
+
+def test_a_card_leaves_out_the_heading_lines_its_section_path_names() -> None:
+    from kb.sentences import without_headings
+
+    text = "## Chapter 7 Minutes\nArticle 30 Minutes are drafted by the Meetings Division.\n(1) an item;\n"
+    assert without_headings(text, "Chapter 7 Minutes > Article 30") == (
+        "Article 30 Minutes are drafted by the Meetings Division.\n(1) an item;\n")
+    assert without_headings("第七章 会议纪要\n第二十五条 会议纪要按照以下时限印发。\n", "第七章 会议纪要 > 第二十五条") == (
+        "第二十五条 会议纪要按照以下时限印发。\n")
