@@ -417,10 +417,8 @@ def train_cross_encoder(base: Path, pairs: Sequence[Pair], params: RerankParams,
 
     torch.manual_seed(params.seed)
     rng = random.Random(params.seed)
+    # tune_reranker refuses pairs of which none has negatives
     groups = [(p.question, (p.passage, *p.all_negatives)) for p in pairs if p.all_negatives]
-    if not groups:
-        raise KbError("a reranker learns from negatives: give each pair a \"negatives\" list "
-                      "(`kb eval obliqa-pairs --negatives N`)")
     tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
     model = MeanPoolCrossEncoder.from_base(base)
     model.train()

@@ -157,15 +157,19 @@ def _item_line(found: Found, item: dict[str, str]) -> Line | None:
     return next((line for line in found.lines if text and text in line.text), found.line)
 
 
+def _layout_reading(ctx: Context, element: str):
+    """A .docx layout property named ``layout.NAME``: its value, and how it reads to the drafter."""
+    name = element.removeprefix("layout.")
+    return ctx.draft.layout.value(name), ctx.draft.layout.describe(name)
+
+
 def check_pattern(ctx: Context, rule: Rule) -> list[Finding]:
     p = rule.params
     element = p["element"]
     if element.startswith("layout."):
         if ctx.draft.layout is None:
             return []
-        name = element.removeprefix("layout.")
-        value = ctx.draft.layout.value(name)
-        measured = ctx.draft.layout.describe(name)
+        value, measured = _layout_reading(ctx, element)
         bad = ("match" in p and (value is None or not p["match"].search(str(value)))) or (
             "forbid" in p and value is not None and p["forbid"].search(str(value)))
         return [finding(ctx, rule, None, measured, measured=measured, element=label(element, ctx))] if bad else []
@@ -425,9 +429,7 @@ def check_limit(ctx: Context, rule: Rule) -> list[Finding]:
     if element.startswith("layout."):
         if ctx.draft.layout is None:
             return []
-        name = element.removeprefix("layout.")
-        value = ctx.draft.layout.value(name)
-        measured = ctx.draft.layout.describe(name)
+        value, measured = _layout_reading(ctx, element)
         expected = _outside(value, p)
         return [finding(ctx, rule, None, measured, measured=measured, expected=expected,
                         element=label(element, ctx))] if expected else []
