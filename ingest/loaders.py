@@ -10,7 +10,8 @@ Metadata (title, type, issuer, number, date, status, superseded_by) comes from:
   ``status`` or ``date`` fails the file);
 * PDF: the document information dictionary: ``/Title`` and the custom keys
   ``/Issuer``, ``/Number``, ``/Date``, ``/Status``, ``/DocType`` (type) and
-  ``/SupersededBy``;
+  ``/SupersededBy``, and who may read it: ``/Level`` (or ``/Security``,
+  ``/Classification``, ``/密级``) and ``/Groups`` (or ``/Departments``, ``/部门``);
 * DOCX: the custom properties (File > Properties > Custom) of the same names,
   from ``docProps/custom.xml``; without a ``Title`` property, the title is the
   Title-styled paragraph, the first heading or the core title;
@@ -102,6 +103,9 @@ _PROPERTY_FIELDS = {
     "status": "status",
     "doctype": "type",
     "supersededby": "superseded_by",
+    # Who may read it (kb.access): kept in Document.meta, checked at ingest.
+    "level": "level", "security": "level", "securitylevel": "level", "classification": "level", "密级": "level",
+    "groups": "groups", "departments": "groups", "department": "groups", "部门": "groups",
 }
 _DOCX_CUSTOM_PART = "docProps/custom.xml"
 _DOCX_CUSTOM_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"

@@ -23,6 +23,8 @@ snapshot it started with, and loads happen once, under a lock.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import errno
 import fcntl
 import hashlib
@@ -38,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.access import (ACCESS_SET_BY, LEVELS, AccessDeniedError, Principal, document_access, parse_groups,
+                       parse_level)
 from kb.config import Settings
 from kb.encoder import PACKAGED_NAME, Encoder, make_encoder
 from kb.errors import IndexDamagedError, IndexMismatchError, KbError, LoadError, RemovalRefusedError
@@ -48,6 +52,9 @@ from kb.store import DocRecord, vector_id, write_records
 from kb.types import OCR_UNREADABLE_PAGES, Answer, Chunk, Document, Hit
 
 FORMAT_VERSION = 1
+_CHANGE_RULE = "an editor changes documents of their own departments up to their clearance, an admin any they can see"
+MAX_SEARCHERS = 64  # searchers kept at once: one per snapshot view (people who see the same share one)
+_UNSET = object()
 
 Progress = Callable[[str, int, int], None]
 
@@ -139,6 +146,21 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class _Shared:
+    """What every view of one knowledge base shares (see KnowledgeBase.as_user): the models and the
+    loaded index, each loaded once."""
+
+    def __init__(self, encoder: Encoder | None) -> None:
+        self.encoder = encoder
+        self.snapshot: Snapshot | None = None
+        self.manifest: dict | None = None
+        self.searchers: dict[int, object] = {}  # id(snapshot) -> its Searcher (it caches title terms)
+        self.mutex = threading.RLock()  # lazy loads: the encoder, the snapshot, the searchers
+        self.writer: int | None = None  # the thread holding the write lock
+        self.reranker = _UNSET
+        self.answerability = _UNSET
+
+
 class KnowledgeBase:
     """Ingest, search and ask over one index directory.
 
@@ -148,24 +170,21 @@ class KnowledgeBase:
     def __init__(self, settings: Settings, encoder: Encoder | None = None) -> None:
         self.settings = settings
         self.path = Path(settings.index)
-        self._encoder = encoder
-        self._snapshot: Snapshot | None = None
-        self._manifest: dict | None = None
-        self._searcher = None  # made once per snapshot: it caches title terms
-        self._mutex = threading.RLock()  # lazy loads: the encoder, the snapshot, the searcher
-        self._writer: int | None = None  # the thread holding the write lock
+        self._shared = _Shared(encoder)
+        self.viewer = Principal.local()  # who asks: as_user gives a view for someone else
+        self.activity = None  # a kb.activity.ActivityLog that records what the viewer does, or None
 
     # -- loading ---------------------------------------------------------------
 
     @property
     def encoder(self) -> Encoder:
         """The configured model, or, when none is configured, the one the index was built with."""
-        if self._encoder is None:
-            with self._mutex:
-                if self._encoder is None:
+        if self._shared.encoder is None:
+            with self._shared.mutex:
+                if self._shared.encoder is None:
                     s = self.settings
-                    self._encoder = make_encoder(self._model_setting(), s.batch_size, s.backend, s.cache_dir)
-        return self._encoder
+                    self._shared.encoder = make_encoder(self._model_setting(), s.batch_size, s.backend, s.cache_dir)
+        return self._shared.encoder
 
     def _model_setting(self) -> str:
         # A tuned model lives in its own directory: an index built with one keeps using it
@@ -209,24 +228,36 @@ class KnowledgeBase:
             )
         return manifest
 
+    def as_user(self, person: Principal, activity=None) -> KnowledgeBase:
+        """This knowledge base as ``person`` sees it: searches, answers, listings and counts hold only the
+        documents they may see, and writes are checked against their role. The models and the loaded
+        index are shared with this object. ``activity`` (a kb.activity.ActivityLog) records what they do."""
+        view = copy.copy(self)
+        view.viewer, view.activity = person, activity
+        return view
+
     @property
     def snapshot(self) -> Snapshot:
-        """The loaded index (an empty one when none exists yet).
+        """The loaded index as the viewer may see it (an empty one when none exists yet).
 
         Take it once per task: another thread's refresh may put a newer one here meanwhile.
         """
-        snap = self._snapshot
+        return self._full().visible_to(self.viewer)
+
+    def _full(self) -> Snapshot:
+        """The loaded index, every document in it: for writes, never for answers."""
+        snap = self._shared.snapshot
         if snap is None:
-            with self._mutex:
-                if self._snapshot is None:
-                    self._snapshot, self._manifest = self._load()
-                snap = self._snapshot
+            with self._shared.mutex:
+                if self._shared.snapshot is None:
+                    self._shared.snapshot, self._shared.manifest = self._load()
+                snap = self._shared.snapshot
         return snap
 
     def reload(self) -> None:
         """Forget the loaded snapshot; the next use reads the current generation."""
-        with self._mutex:
-            self._snapshot = None
+        with self._shared.mutex:
+            self._shared.snapshot = None
 
     def refresh(self) -> bool:
         """Load the current generation if another process (or object) wrote a newer one.
@@ -234,12 +265,12 @@ class KnowledgeBase:
         Costs one small file read; a long-running reader such as the app calls it
         before each query. Returns True when a newer generation was loaded.
         """
-        with self._mutex:
+        with self._shared.mutex:
             on_disk = self.manifest().get("generation")
-            loaded = (self._manifest or {}).get("generation")
-            if self._snapshot is not None and on_disk == loaded:
+            loaded = (self._shared.manifest or {}).get("generation")
+            if self._shared.snapshot is not None and on_disk == loaded:
                 return False
-            self._snapshot, self._manifest = self._load()
+            self._shared.snapshot, self._shared.manifest = self._load()
             return True
 
     def _load(self) -> tuple[Snapshot, dict]:
@@ -326,41 +357,47 @@ class KnowledgeBase:
     @property
     def reranker(self):
         """The reranker the settings name (kb.rerank), loaded once; None for "none"."""
-        if not hasattr(self, "_reranker"):
-            with self._mutex:
-                if not hasattr(self, "_reranker"):
+        if self._shared.reranker is _UNSET:
+            with self._shared.mutex:
+                if self._shared.reranker is _UNSET:
                     from kb.rerank import load_reranker
 
-                    self._reranker = load_reranker(self.settings.reranker)
-        return self._reranker
+                    self._shared.reranker = load_reranker(self.settings.reranker)
+        return self._shared.reranker
 
     @property
     def answerability(self):
         """The answerability model the settings name (kb.answerability), loaded once; None for "none"."""
-        if not hasattr(self, "_answerability"):
-            with self._mutex:
-                if not hasattr(self, "_answerability"):
+        if self._shared.answerability is _UNSET:
+            with self._shared.mutex:
+                if self._shared.answerability is _UNSET:
                     from kb.answerability import load_answerability
 
                     # A model trained on the reranker's signals does not apply without one.
                     model = load_answerability(self.settings.answerability)
                     usable = model is not None and (not model.reranker or self.reranker is not None)
-                    self._answerability = model if usable else None
-        return self._answerability
+                    self._shared.answerability = model if usable else None
+        return self._shared.answerability
 
     def searcher(self, snapshot: Snapshot | None = None):
         """A kb.search.Searcher over ``snapshot`` (default the loaded one), made once per snapshot."""
         from kb.search import Searcher
 
         snapshot = snapshot or self.snapshot
-        with self._mutex:
-            if self._searcher is None or self._searcher.snapshot is not snapshot:
-                self._searcher = Searcher(snapshot, self.encoder, self.settings, self.reranker)
-            return self._searcher
+        with self._shared.mutex:
+            searchers = self._shared.searchers
+            found = searchers.get(id(snapshot))
+            if found is None or found.snapshot is not snapshot:
+                if len(searchers) >= MAX_SEARCHERS:
+                    searchers.clear()
+                found = searchers[id(snapshot)] = Searcher(snapshot, self.encoder, self.settings, self.reranker)
+            return found
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None, rerank: bool = True) -> list[Hit]:
         """Hybrid search, reranked; see kb.search.Searcher."""
-        return self.searcher().search(query, k, filters, rerank)
+        hits = self.searcher().search(query, k, filters, rerank)
+        self.log("search", query, dict.fromkeys(h.chunk.doc_id for h in hits))
+        return hits
 
     def models(self):
         """The models an answer may use: the encoder, the reranker and the answerability model (kb.answer.Models)."""
@@ -394,8 +431,6 @@ class KnowledgeBase:
         The question is searched with its typos corrected (``Answer.searched`` says how, when it changed).
         ``reader`` (a kb.readers.Reader) writes the answer; by default it is quoted (kb.answer.compose).
         """
-        import dataclasses
-
         from kb.answer import compose
 
         snapshot, result = self._search(question, filters)
@@ -416,6 +451,7 @@ class KnowledgeBase:
                     "the filters leave out the documents that answer it, such as "
                     f"{wider.citations[0].hit.title}: clear the filters to see the answer"))
         changed = result.query != question.strip()
+        self.log("ask", question, dict.fromkeys(c.hit.chunk.doc_id for c in answer.citations))
         return dataclasses.replace(answer, question=question, searched=result.query if changed else "")
 
     def spell(self, query: str, snapshot: Snapshot | None = None) -> str:
@@ -434,8 +470,9 @@ class KnowledgeBase:
     def stored(self) -> tuple[dict[str, DocRecord], list[Chunk]]:
         """The current generation's documents and chunks, read without vectors, BM25 or the model: cheap,
         for callers that look documents up rather than search (the draft checker)."""
-        if self._snapshot is not None:
-            return self._snapshot.records, self._snapshot.chunks
+        if self._shared.snapshot is not None or not self.viewer.everything:
+            snap = self.snapshot
+            return snap.records, snap.chunks
         manifest = self.manifest()
         if not manifest:
             return {}, []
@@ -472,7 +509,7 @@ class KnowledgeBase:
         Raises:
             KbError: Another writer holds the lock past ``wait``, or the folder cannot be written.
         """
-        if self._writer == threading.get_ident():
+        if self._shared.writer == threading.get_ident():
             yield
             return
         try:
@@ -496,12 +533,12 @@ class KnowledgeBase:
                         on_wait()
                     waited = True
                     time.sleep(0.2)
-            self._writer = threading.get_ident()
+            self._shared.writer = threading.get_ident()
             try:
                 self._clean_stale()
                 yield
             finally:
-                self._writer = None
+                self._shared.writer = None
                 fcntl.flock(handle, fcntl.LOCK_UN)
         finally:
             handle.close()
@@ -509,7 +546,7 @@ class KnowledgeBase:
     def _current(self) -> Snapshot:
         """The generation on disk now (we hold the lock): what another writer committed is kept."""
         self.refresh()
-        return self.snapshot
+        return self._full()
 
     def ingest(
         self,
@@ -522,6 +559,7 @@ class KnowledgeBase:
         staged: Mapping[Path, Path] | None = None,
         wait: float = 0.0,
         on_wait: Callable[[], None] | None = None,
+        assign: tuple[int, tuple[str, ...]] | None = None,
     ) -> IngestReport:
         """Add or update the documents of files and folders; unchanged files cost nothing.
 
@@ -536,13 +574,19 @@ class KnowledgeBase:
                 document is named after, mapped to where its bytes are now.
             wait: Seconds to wait for another writer (see ``writing``).
             on_wait: Called once if we wait.
+            assign: (level, groups) for the documents these files make, as an editor sets them
+                on upload (kept across later re-ingests); None reads them from each file.
 
         Raises:
+            AccessDeniedError: The viewer is not an editor, or (for rebuild and prune) not an admin.
             RemovalRefusedError: The write would remove more than ``max_removal_share``
                 of the documents, or documents whose source folder is missing or empty.
         """
         paths = [Path(p) for p in paths]
         staged = {Path(final).absolute(): Path(data) for final, data in (staged or {}).items()}
+        self.viewer.require("editor", "add or change documents")
+        if rebuild or prune:
+            self.viewer.require("admin", "re-index or prune the knowledge base")
         with self.writing(wait, on_wait):
             if rebuild:
                 previous = self._readable_records()
@@ -561,9 +605,9 @@ class KnowledgeBase:
             else:
                 base = self._current()
                 previous = base.records
-                if self._manifest and self._manifest.get("chunking") != self._chunking_record():
+                if self._shared.manifest and self._shared.manifest.get("chunking") != self._chunking_record():
                     raise IndexMismatchError(
-                        f"index {self.path} was chunked with {self._manifest.get('chunking')}, the settings give "
+                        f"index {self.path} was chunked with {self._shared.manifest.get('chunking')}, the settings give "
                         f"{self._chunking_record()}: run `kb ingest --rebuild` to re-chunk it"
                     )
                 missing, paths_roots = self._expand(paths, staged)
@@ -585,7 +629,7 @@ class KnowledgeBase:
                 if progress:
                     progress("reading", n, len(paths_roots))
                 outcome = self._read_one(path, root, staged.get(path.absolute()), limits, params,
-                                         records, by_source, claimed)
+                                         records, by_source, claimed, assign)
                 if isinstance(outcome, FileResult):
                     results.append(outcome)
                     continue
@@ -610,10 +654,12 @@ class KnowledgeBase:
                 f"{rec.document.source}: no usable text on scanned page(s) {', '.join(map(str, pages))} "
                 "(blank, or too faint or noisy for OCR); left out"
                 for rec, _ in fresh if (pages := rec.document.meta.get(OCR_UNREADABLE_PAGES)))
-            stale_bm25 = bool(self._manifest) and self._manifest.get("lexical") != self._lexical_record()
+            stale_bm25 = bool(self._shared.manifest) and self._shared.manifest.get("lexical") != self._lexical_record()
             if not fresh and not removed and self.exists() and not rebuild and not stale_bm25:
                 return IngestReport(tuple(results), warnings)
             self._commit(base, records, removed, fresh, progress)
+            self.log("reindex" if rebuild else "ingest", ", ".join(str(p) for p in paths),
+                     sorted({d for r in results if r.status in ("added", "replaced", "removed") for d in r.doc_ids}))
             return IngestReport(tuple(results), warnings)
 
     def load_limits(self):
@@ -639,7 +685,7 @@ class KnowledgeBase:
                 missing.append(p)
         return missing, pairs
 
-    def _read_one(self, path, root, data, limits, params, records, by_source, claimed):
+    def _read_one(self, path, root, data, limits, params, records, by_source, claimed, assign=None):
         """Load and chunk one file: a failed FileResult, "unchanged", or (source, known ids, made)."""
         from ingest.chunkers import chunk_document
         from ingest.loaders import check_link, load_file
@@ -667,6 +713,10 @@ class KnowledgeBase:
                         f"{path}: document id {doc.doc_id!r} is already taken by {other.document.source}; "
                         f"rename one of the files, or `kb remove {doc.doc_id}` first"
                     )
+            docs = [self._with_access(path, doc, records.get(doc.doc_id), assign) for doc in docs]
+            for d in known:
+                if not self.viewer.may_change(*document_access(records[d].document.meta)):
+                    raise LoadError(f"{path}: {self.viewer.name} may not replace {d!r}: {_CHANGE_RULE}")
             made = []
             for doc in docs:
                 chunks = chunk_document(doc, self.encoder.count_tokens, params)
@@ -680,6 +730,58 @@ class KnowledgeBase:
         except Exception as exc:  # a library choking on a malformed file must not stop the batch
             return FileResult(str(path), "failed", reason=f"unexpected {type(exc).__name__}: {exc}")
         return source, known, made
+
+    def _with_access(self, path: Path, doc: Document, previous: DocRecord | None,
+                     assign: tuple[int, tuple[str, ...]] | None) -> Document:
+        """``doc`` with the level and groups it is stored with, checked: those ``assign`` gives, else those
+        set in the Library for its earlier version, else its own. LoadError for a level that cannot be
+        read, or one the viewer may not add."""
+        meta = dict(doc.meta)
+        if assign is not None:
+            meta.update(level=LEVELS[assign[0]], groups=list(assign[1]), **{ACCESS_SET_BY: self.viewer.name})
+        elif previous is not None and ACCESS_SET_BY in previous.document.meta:
+            kept = previous.document.meta
+            meta.update(level=kept.get("level"), groups=kept.get("groups", []), **{ACCESS_SET_BY: kept[ACCESS_SET_BY]})
+        try:
+            level, groups = document_access(meta)
+        except KbError as exc:
+            raise LoadError(f"{path}: {exc}") from None
+        if not self.viewer.may_change(level, groups):
+            raise LoadError(f"{path}: {self.viewer.name} may not add a {LEVELS[level]} document "
+                            f"of {', '.join(groups) or 'no department'}: {_CHANGE_RULE}")
+        return dataclasses.replace(doc, meta=meta) if meta != doc.meta else doc
+
+    def set_access(self, doc_id: str, level: int | str, groups, wait: float = 0.0) -> DocRecord:
+        """Set who may read a document: its level and groups (kept when its file is ingested again).
+
+        Raises:
+            KbError: No such document (or none the viewer can see).
+            AccessDeniedError: The viewer may not change it, or not to this level and these groups.
+        """
+        level, groups = parse_level(level), parse_groups(groups)
+        self.viewer.require("editor", "change who may read a document")
+        with self.writing(wait):
+            base = self._current()
+            record = base.records.get(doc_id)
+            if record is None or not self.viewer.may_see(*document_access(record.document.meta)):
+                raise KbError(f"no document {doc_id!r} in {self.path}: `kb docs` lists the ids")
+            if not (self.viewer.may_change(*document_access(record.document.meta))
+                    and self.viewer.may_change(level, groups)):
+                raise AccessDeniedError(f"{self.viewer.name} may not set {doc_id!r} to {LEVELS[level]} "
+                                        f"for {', '.join(groups) or 'everyone'}: {_CHANGE_RULE}")
+            meta = {**record.document.meta, "level": LEVELS[level], "groups": list(groups),
+                    ACCESS_SET_BY: self.viewer.name}
+            changed = dataclasses.replace(record, document=dataclasses.replace(record.document, meta=meta))
+            records = {**base.records, doc_id: changed}
+            self._write(records, base.chunks, base.dense, base.lexical)
+            self._install(Snapshot(records, base.chunks, base.dense, base.lexical))
+            self.log("set_access", f"{doc_id}: {LEVELS[level]} {', '.join(groups)}".strip(), [doc_id])
+            return changed
+
+    def log(self, action: str, detail: str = "", docs=()) -> None:
+        """Record what the viewer did in the activity log, when there is one (see as_user)."""
+        if self.activity is not None:
+            self.activity.record(self.viewer.name, action, detail, list(docs))
 
     def _guard_removal(self, previous: Mapping[str, DocRecord], gone: set[str], force: bool, what: str) -> None:
         """Refuse a write that removes many documents at once, unless ``force``.
@@ -720,12 +822,16 @@ class KnowledgeBase:
 
     def remove(self, doc_id: str, wait: float = 0.0) -> DocRecord:
         """Delete one document and its chunks; KbError when it is not in the index."""
+        self.viewer.require("editor", "remove documents")
         with self.writing(wait):
             base = self._current()
-            if doc_id not in base.records:
+            rec = base.records.get(doc_id)
+            if rec is None or not self.viewer.may_see(*document_access(rec.document.meta)):
                 raise KbError(f"no document {doc_id!r} in {self.path}: `kb docs` lists the ids")
-            rec = base.records[doc_id]
+            if not self.viewer.may_change(*document_access(rec.document.meta)):
+                raise AccessDeniedError(f"{self.viewer.name} may not remove {doc_id!r}: {_CHANGE_RULE}")
             self._commit(base, dict(base.records), {doc_id}, [], None)
+            self.log("remove", doc_id, [doc_id])
             return rec
 
     def reencode(self, encoder: Encoder, progress: Progress | None = None) -> int:
@@ -736,6 +842,7 @@ class KnowledgeBase:
         """
         from kb.dense import DenseIndex
 
+        self.viewer.require("admin", "re-encode the knowledge base")
         with self.writing():
             if not self.exists():
                 raise KbError(f"no index at {self.path} to re-encode: run `kb ingest PATH...` first")
@@ -748,11 +855,11 @@ class KnowledgeBase:
             vectors = self._encode([c.text for c in base.chunks], progress, encoder)
             dense = DenseIndex(encoder.dim)
             dense.add(base.vector_ids, vectors)
-            previous, self._encoder = self._encoder, encoder  # the manifest names self.encoder
+            previous, self._shared.encoder = self._shared.encoder, encoder  # the manifest names self.encoder
             try:
                 self._write(base.records, base.chunks, dense, base.lexical)
             except BaseException:
-                self._encoder = previous
+                self._shared.encoder = previous
                 raise
             self._install(Snapshot(base.records, base.chunks, dense, base.lexical))
             return len(base.chunks)
@@ -801,8 +908,8 @@ class KnowledgeBase:
 
     def _install(self, snapshot: Snapshot) -> None:
         """Make what was just written the loaded snapshot, with its manifest."""
-        with self._mutex:
-            self._snapshot, self._manifest = snapshot, self.manifest()
+        with self._shared.mutex:
+            self._shared.snapshot, self._shared.manifest = snapshot, self.manifest()
 
     def _encode(self, texts: list[str], progress: Progress | None, encoder: Encoder | None = None) -> np.ndarray:
         encoder = encoder or self.encoder

@@ -155,15 +155,14 @@ class LexicalIndex:
         Chinese are left out, as bigrams of a Chinese question are often absent without the
         question being off-topic. An index with a small vocabulary reports nothing.
         """
-        import bm25s.stopwords
 
-        words = [w for w in _ENGLISH_WORD.findall(query.lower())
-                 if w not in bm25s.stopwords.STOPWORDS_EN_PLUS and w not in _ASKING_WORDS]
-        if not words or self._retriever is None or len(self._retriever.vocab_dict) < MIN_VOCABULARY:
-            return [], len(words)
-        stems = dict.fromkeys(_SAME_STEM.get(t, t) for t in self._tokenize._stem(words))
-        vocab = self._retriever.vocab_dict
-        return [t for t in stems if t not in vocab], len(stems)
+        vocabulary = self._retriever.vocab_dict if self._retriever is not None else {}
+        return unknown_words(query, vocabulary, self._tokenize)
+
+    def vocabulary_of(self, texts: list[str]) -> frozenset[str]:
+        """The terms an index of ``texts`` would hold (for a view over some of the indexed texts)."""
+        return frozenset(t for terms in self._tokenize(texts) for t in terms)
+
 
     def save(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
@@ -185,3 +184,16 @@ class LexicalIndex:
             return cls(None, 0, *params)
         retriever = bm25s.BM25.load(str(path), mmap=False, show_progress=False)
         return cls(retriever, int(meta["size"]), *params)
+
+
+def unknown_words(query: str, vocabulary, tokenize: Tokenizer) -> tuple[list[str], int]:
+    """The query's English topic words (stemmed) that ``vocabulary`` lacks, and how many it has;
+    see LexicalIndex.unknown_words."""
+    import bm25s.stopwords
+
+    words = [w for w in _ENGLISH_WORD.findall(query.lower())
+             if w not in bm25s.stopwords.STOPWORDS_EN_PLUS and w not in _ASKING_WORDS]
+    if not words or len(vocabulary) < MIN_VOCABULARY:
+        return [], len(words)
+    stems = dict.fromkeys(_SAME_STEM.get(t, t) for t in tokenize._stem(words))
+    return [t for t in stems if t not in vocabulary], len(stems)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.errors import KbError
 from kb.snapshot import Filters
 from kb.store import DocRecord
 from kb.types import Hit
@@ -79,7 +80,7 @@ def similar_documents(kb, doc_id: str, k: int = 5) -> list[tuple[DocRecord, floa
     """Documents whose mean chunk vector is closest to ``doc_id``'s, best first."""
     snap = kb.snapshot
     if doc_id not in snap.records:
-        raise KeyError(doc_id)
+        raise KbError(f"no document {doc_id!r} in the knowledge base: `kb docs` lists the ids")
     centroids = _centroids(snap)
     me = snap.doc_ids.index(doc_id)
     sims = centroids @ centroids[me]

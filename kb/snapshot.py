@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.access import LEVELS, Principal, document_access
 from kb.dense import DenseIndex
-from kb.lexical import LexicalIndex
+from kb.errors import KbError
+from kb.lexical import LexicalIndex, unknown_words
 from kb.references import Ref, chunk_refs, matches
 from kb.store import DocRecord, read_records, vector_id
 from kb.types import Chunk
@@ -55,6 +57,9 @@ class Snapshot:
     _refs: dict[str, list[tuple[str, int, int]]] = field(init=False)  # number -> (kind, pos, strength)
     _moments: tuple[np.ndarray, np.ndarray] | None = field(init=False, default=None)
     _unknown: dict[str, np.ndarray] = field(init=False, default_factory=dict)  # encoder name -> shares
+    _parent: Snapshot | None = field(init=False, default=None)  # a view's whole snapshot
+    _positions: np.ndarray | None = field(init=False, default=None)  # a view's chunks in its parent
+    _views: dict[tuple, Snapshot] = field(init=False, default_factory=dict)  # Principal.key -> view
 
     def __post_init__(self) -> None:
         self.doc_ids = list(self.records)
@@ -68,6 +73,7 @@ class Snapshot:
         self._doc_status = np.array([d.status for d in docs] or [""], dtype=object)
         self._doc_date = np.array([d.date or "" for d in docs] or [""], dtype=object)
         self._doc_id = np.array(self.doc_ids or [""], dtype=object)
+        self._doc_access = [_stored_access(d.meta) for d in docs]
         self.in_force = (self._doc_status == "in_force")[self.chunk_doc] if self.chunks else np.zeros(0, bool)
         self._refs = defaultdict(list)
         for pos, chunk in enumerate(self.chunks):
@@ -85,6 +91,65 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    def visible_to(self, person: Principal) -> Snapshot:
+        """The part of this snapshot ``person`` may see: a snapshot of their documents only, whose
+        searches, references, vocabulary, counts and similar-document lists never reach the others.
+
+        Made once per snapshot for each set of people who see the same (Principal.key). Scores are
+        those of the whole index (BM25's term statistics and the dense moments are shared), so a
+        document ranks the same for everyone who sees it.
+        """
+        if person.everything:
+            return self
+        key = person.key
+        view = self._views.get(key)
+        if view is None:
+            keep = np.fromiter((person.may_see(*a) for a in self._doc_access), bool, len(self.doc_ids))
+            view = self if keep.all() else self._view(keep)
+            self._views[key] = view
+        return view
+
+    def access_of(self, doc_id: str) -> tuple[int, tuple[str, ...]]:
+        """(level, groups) of a document of this snapshot."""
+        return self._doc_access[self._numbers()[doc_id]]
+
+    def _numbers(self) -> dict[str, int]:
+        if "_number" not in self.__dict__:
+            self.__dict__["_number"] = {d: i for i, d in enumerate(self.doc_ids)}
+        return self.__dict__["_number"]
+
+    def _view(self, keep_docs: np.ndarray) -> Snapshot:
+        """A snapshot of the documents ``keep_docs`` marks, sharing this one's indexes (read-only)."""
+        keep_pos = np.flatnonzero(keep_docs[self.chunk_doc]) if self.chunks else np.zeros(0, np.int64)
+        view = object.__new__(Snapshot)
+        view.doc_ids = [d for d, k in zip(self.doc_ids, keep_docs) if k]
+        view.records = {d: self.records[d] for d in view.doc_ids}
+        view.chunks = [self.chunks[p] for p in keep_pos]
+        view.dense = DenseView(self.dense, self.vector_ids[keep_pos])
+        texts = [f"{self.records[c.doc_id].document.title}\n{c.section}\n{c.text}" for c in view.chunks]
+        view.lexical = LexicalView(self.lexical, keep_pos, texts)
+        number = np.cumsum(keep_docs) - 1
+        view.chunk_doc = number[self.chunk_doc[keep_pos]] if len(keep_pos) else np.zeros(0, np.int64)
+        view.vector_ids = self.vector_ids[keep_pos]
+        view._id_order = np.argsort(view.vector_ids)
+        view.vectors = self.vectors[keep_pos]
+        some = keep_docs if keep_docs.any() else None
+        for name in ("_doc_type", "_doc_status", "_doc_date", "_doc_id"):
+            column = getattr(self, name)
+            setattr(view, name, column[some] if some is not None else np.array([""], dtype=object))
+        view._doc_access = [a for a, k in zip(self._doc_access, keep_docs) if k]
+        view.in_force = self.in_force[keep_pos]
+        moved = np.full(len(self.chunks), -1, dtype=np.int64)
+        moved[keep_pos] = np.arange(len(keep_pos))
+        view._refs = defaultdict(list)
+        for number_key, places in self._refs.items():
+            kept = [(kind, int(moved[pos]), strength) for kind, pos, strength in places if moved[pos] >= 0]
+            if kept:
+                view._refs[number_key] = kept
+        view._moments, view._unknown, view._views = None, {}, {}
+        view._parent, view._positions = self, keep_pos
+        return view
 
     def positions(self, ids: np.ndarray) -> np.ndarray:
         """Chunk positions of FAISS ids (all must be present)."""
@@ -118,6 +183,8 @@ class Snapshot:
         """
         if not self.chunks:
             return 0.0, 0.0
+        if self._parent is not None:
+            return self._parent.dense_stats(query)
         if self._moments is None:
             v = self.vectors.astype(np.float64)
             self._moments = (v.mean(axis=0), v.T @ v / len(v))
@@ -129,6 +196,8 @@ class Snapshot:
     def unknown_shares(self, encoder) -> np.ndarray:
         """Each chunk's share of word pieces ``encoder`` cannot read (kb.readability), computed once per
         snapshot and encoder (about 1 s for 20,000 passages)."""
+        if self._parent is not None:
+            return self._parent.unknown_shares(encoder)[self._positions]
         if encoder.name not in self._unknown:
             self._unknown[encoder.name] = np.asarray(
                 encoder.unknown_share([c.text for c in self.chunks]), dtype=np.float32).reshape(len(self.chunks))
@@ -138,3 +207,58 @@ class Snapshot:
         """(position, strength) of chunks under a reference key, any kind matching."""
         kind, number = ref
         return [(pos, strength) for k, pos, strength in self._refs.get(number, ()) if matches(ref, (k, number))]
+
+
+def _stored_access(meta) -> tuple[int, tuple[str, ...]]:
+    """A stored document's (level, groups); a level that cannot be read counts as the highest, so a
+    damaged label hides the document rather than showing it."""
+    try:
+        return document_access(meta)
+    except KbError:
+        return len(LEVELS) - 1, ("\x00unreadable level",)
+
+
+class DenseView:
+    """The dense index restricted to some ids: a view's searches never return the others."""
+
+    def __init__(self, full: DenseIndex, ids: np.ndarray) -> None:
+        self._full, self._ids = full, np.ascontiguousarray(ids, dtype=np.int64)
+        self.dim = full.dim
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None):
+        allowed = self._ids if allowed is None else np.intersect1d(allowed, self._ids)
+        if len(allowed) == 0:
+            empty = np.zeros((len(queries), 0))
+            return empty.astype(np.int64), empty.astype(np.float32)
+        return self._full.search(queries, min(k, len(allowed)), allowed)
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        return self._full.vectors(ids)
+
+
+class LexicalView:
+    """BM25 over a view's chunks: the whole index's scores, kept for those chunks only; a vocabulary of
+    their words alone (so "unknown words" says nothing of the others)."""
+
+    def __init__(self, full: LexicalIndex, positions: np.ndarray, texts: list[str]) -> None:
+        self._full, self._positions, self._texts = full, positions, texts
+        self._vocabulary: frozenset[str] | None = None
+        self.size = len(positions)
+
+    @property
+    def params(self) -> dict:
+        return self._full.params
+
+    def query_terms(self, query: str, stopwords: str = "basic") -> list[str]:
+        return self._full.query_terms(query, stopwords)
+
+    def scores(self, query: str, stopwords: str = "basic") -> np.ndarray:
+        return self._full.scores(query, stopwords)[self._positions]
+
+    def unknown_words(self, query: str) -> tuple[list[str], int]:
+        if self._vocabulary is None:
+            self._vocabulary = self._full.vocabulary_of(self._texts)
+        return unknown_words(query, self._vocabulary, self._full._tokenize)

@@ -136,7 +136,8 @@ class UploadResult:
 
 
 def ingest_uploads(
-    kb, files: list[tuple[str, bytes]], doc_type: str, progress=None, wait: float = 0.0, on_wait=None
+    kb, files: list[tuple[str, bytes]], doc_type: str, progress=None, wait: float = 0.0, on_wait=None,
+    assign: tuple[int, tuple[str, ...]] | None = None,
 ) -> list[UploadResult]:
     """Add uploaded files to the knowledge base as one transaction.
 
@@ -153,6 +154,8 @@ def ingest_uploads(
         progress: Called as (stage, done, total).
         wait: Seconds to wait for another ingest to finish (the upload is queued meanwhile).
         on_wait: Called once if the upload has to wait.
+        assign: (level, groups) the uploaded documents are stored with (kb.access); None reads them
+            from each file.
 
     Raises:
         KbError: The lock stayed busy past ``wait``, or the index cannot be written.
@@ -185,7 +188,7 @@ def ingest_uploads(
             recover_staging(kb)
             for final in staged:
                 final.parent.mkdir(parents=True, exist_ok=True)
-            report = kb.ingest(list(staged), progress=progress, staged=staged)
+            report = kb.ingest(list(staged), progress=progress, staged=staged, assign=assign)
             for item in report.results:
                 final = Path(item.path).absolute()
                 if item.status in ("added", "replaced") and final in staged:

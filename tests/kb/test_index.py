@@ -269,7 +269,7 @@ def test_a_model_directory_gives_its_window(tmp_path: Path, files: dict, window:
 def test_stored_reads_documents_and_chunks_without_loading_the_index(built: KnowledgeBase, settings) -> None:
     fresh = KnowledgeBase(settings, HashingEncoder())
     records, chunks = fresh.stored()
-    assert fresh._snapshot is None  # nothing but the records was read
+    assert fresh._shared.snapshot is None  # nothing but the records was read
     assert set(records) == set(built.snapshot.records)
     assert [c.id for c in chunks] == [c.id for c in built.snapshot.chunks]
     assert KnowledgeBase(settings.replace(index=settings.index.parent / "none"), HashingEncoder()).stored() == ({}, [])
