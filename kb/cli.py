@@ -33,10 +33,32 @@ def _t(ctx: click.Context, key: str, **fields) -> str:
 
 
 def _kb(ctx: click.Context):
+    """The knowledge base as the person asking sees it (--as / KB_USER, when users are configured)."""
+    from kb.activity import ActivityLog
     from kb.config import load_settings
     from kb.index import KnowledgeBase
 
-    return KnowledgeBase(load_settings(index=ctx.obj.get("index")))
+    settings = load_settings(index=ctx.obj.get("index"))
+    kb = KnowledgeBase(settings)
+    person = _person(ctx, settings)
+    return kb if person is None else kb.as_user(person, ActivityLog(settings.activity_db))
+
+
+def _person(ctx: click.Context, settings):
+    """The configured user --as names; None on a single-user install (no users file)."""
+    from kb.users import UserDirectory
+
+    name = ctx.find_root().obj.get("as")
+    users = UserDirectory(settings.users)
+    if not users.configured():
+        if name:
+            raise KbError(f"--as {name}: no users are configured in {settings.users}; "
+                          "add them with `kb users add NAME`, or leave --as out")
+        return None
+    if not name:
+        raise KbError(f"this knowledge base has users ({settings.users}): say who you are with --as NAME "
+                      "or KB_USER=NAME")
+    return users.principal(name)
 
 
 def _progress_bars(units: dict[str, str], close_done: bool = False, names: dict[str, str] | None = None):
@@ -135,11 +157,13 @@ class _Group(click.Group):
 @click.option("--index", type=click.Path(path_type=Path), envvar="KB_INDEX", help="Index directory (default ./index).")
 @click.option("--lang", type=click.Choice(["auto", "en", "zh"]), envvar="KB_LANGUAGE",
               help="Language of the output: en (English), zh (Chinese); auto means English here (default).")
+@click.option("--as", "as_user", envvar="KB_USER", metavar="NAME",
+              help="Act as this user of the users file: see and change only what they may.")
 @click.version_option(package_name="office-kb")
 @click.pass_context
-def cli(ctx: click.Context, index: Path | None, lang: str | None) -> None:
+def cli(ctx: click.Context, index: Path | None, lang: str | None, as_user: str | None) -> None:
     """Office knowledge base: cited answers from regulations, documents and minutes."""
-    ctx.obj = {"index": index, "lang": lang}
+    ctx.obj = {"index": index, "lang": lang, "as": as_user}
 
 
 FILTER_OPTIONS = [
@@ -299,13 +323,16 @@ def ask(ctx, question, types, statuses, doc_ids, date_from, date_to, reader, as_
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def docs(ctx, as_json) -> None:
-    """List the documents in the index."""
-    kb = _kb(ctx)
+    """List the documents in the index (those you may see)."""
+    from kb.access import LEVELS
+
+    snap = _kb(ctx).snapshot
     rows = [
         {"doc_id": r.document.doc_id, "title": r.document.title, "type": r.document.type,
          "status": r.document.status, "source": r.document.source, "chunks": r.chunks,
-         "number": r.document.number, "date": r.document.date, "ingested_at": r.ingested_at}
-        for r in kb.documents()
+         "number": r.document.number, "date": r.document.date, "ingested_at": r.ingested_at,
+         "level": LEVELS[snap.access_of(r.document.doc_id)[0]], "groups": list(snap.access_of(r.document.doc_id)[1])}
+        for r in snap.records.values()
     ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -331,6 +358,116 @@ def remove(ctx, doc_id) -> None:
     _require_index(kb)
     record = kb.remove(doc_id)
     click.echo(_t(ctx, "removed", doc_id=doc_id, chunks=record.chunks))
+
+
+@cli.command()
+@click.argument("doc_id")
+@click.argument("level")
+@click.option("--group", "groups", multiple=True, help="A department or group that may read it (repeatable); "
+              "none: everyone cleared for the level.")
+@click.pass_context
+def access(ctx, doc_id, level, groups) -> None:
+    """Set who may read a document: LEVEL is public, internal, confidential, secret or top_secret
+    (公开, 内部, 秘密, 机密, 绝密), plus its groups. Kept when its file is ingested again."""
+    from kb.access import LEVELS, document_access
+
+    kb = _kb(ctx)
+    _require_index(kb)
+    record = kb.set_access(doc_id, level, groups)
+    level, groups = document_access(record.document.meta)
+    click.echo(f"{doc_id}: {LEVELS[level]}" + (f", groups {', '.join(groups)}" if groups else ", all groups"))
+
+
+@cli.group()
+def users() -> None:
+    """Who may log in (the users file): add, remove and list users."""
+
+
+def _user_directory(ctx: click.Context):
+    """The users file, once the person asking may manage it: anyone while it has no users, then admins."""
+    from kb.config import load_settings
+    from kb.users import UserDirectory
+
+    settings = load_settings(index=ctx.find_root().obj.get("index"))
+    person = _person(ctx, settings)
+    if person is not None:
+        person.require("admin", "manage users")
+    return UserDirectory(settings.users), person, settings
+
+
+@users.command(name="add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "editor", "admin"]), default="reader", show_default=True)
+@click.option("--clearance", default="public", show_default=True,
+              help="Highest level they may read: public, internal, confidential, secret, top_secret.")
+@click.option("--group", "groups", multiple=True, help="A department or group they belong to (repeatable).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.pass_context
+def users_add(ctx, name, role, clearance, groups, password_stdin) -> None:
+    """Add a user, or change one (a new password, role, clearance and groups)."""
+    from kb.activity import ActivityLog
+
+    directory, person, settings = _user_directory(ctx)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    added = directory.add(name, password, role, clearance, groups)
+    ActivityLog(settings.activity_db).record(person.name if person else "local", "users",
+                                             f"add {name}: {role}, {clearance}, {', '.join(added.groups)}")
+    click.echo(f"{name}: {added.role}, clearance {clearance}" + (f", groups {', '.join(added.groups)}" if added.groups
+                                                                    else "") + f" ({directory.path})")
+
+
+@users.command(name="remove")
+@click.argument("name")
+@click.pass_context
+def users_remove(ctx, name) -> None:
+    """Remove a user."""
+    from kb.activity import ActivityLog
+
+    directory, person, settings = _user_directory(ctx)
+    directory.remove(name)
+    ActivityLog(settings.activity_db).record(person.name if person else "local", "users", f"remove {name}")
+    click.echo(f"removed {name} ({directory.path})")
+
+
+@users.command(name="list")
+@click.pass_context
+def users_list(ctx) -> None:
+    """The users, with their role, clearance and groups."""
+    from kb.access import LEVELS
+
+    directory, _, _ = _user_directory(ctx)
+    for name in directory.names():
+        p = directory.principal(name)
+        click.echo(f"{name}\t{p.role}\t{LEVELS[p.clearance]}\t{', '.join(p.groups)}")
+
+
+@cli.command()
+@click.option("--user", help="Only this user's events.")
+@click.option("--action", "actions", multiple=True, help="Only these actions (ask, search, view, download, upload, "
+              "remove, reindex, set_access, login, ...).")
+@click.option("--since", help="From this date (YYYY-MM-DD).")
+@click.option("--until", help="Up to this date (YYYY-MM-DD), inclusive.")
+@click.option("--csv", "as_csv", is_flag=True, help="As CSV.")
+@click.option("--limit", default=100, show_default=True)
+@click.pass_context
+def activity(ctx, user, actions, since, until, as_csv, limit) -> None:
+    """Who did what (the activity log); admins only once users are configured."""
+    from kb.activity import ActivityLog, to_csv
+    from kb.config import load_settings
+
+    settings = load_settings(index=ctx.find_root().obj.get("index"))
+    person = _person(ctx, settings)
+    if person is not None:
+        person.require("admin", "read the activity log")
+    events = ActivityLog(settings.activity_db).events(user, tuple(actions), since, until, limit=limit)
+    if as_csv:
+        click.echo(to_csv(events), nl=False)
+        return
+    for e in events:
+        click.echo(f"{e.time}  {e.user:12} {e.action:10} {e.detail}" + (f"  [{'; '.join(e.docs)}]" if e.docs else ""))
 
 
 @cli.command()

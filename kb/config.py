@@ -143,6 +143,11 @@ class Settings:
             "drop" leaves it out, "mark" shows it marked as unsupported.
         audit_log: A JSONL file where each model prompt and reply is appended;
             "" for none.
+        users: The users file (kb.users): who may log in, their role,
+            clearance and groups. No file, or no user in it, is a single-user
+            install: no login, and that one person may do everything.
+        activity_db: SQLite file of the activity log (kb.activity): who asked,
+            searched, viewed, downloaded, uploaded, removed or re-indexed what.
     """
 
     index: Path = Path("index")
@@ -196,6 +201,8 @@ class Settings:
     llm_paragraph_citations: bool = True
     unsupported: str = "drop"
     audit_log: str = ""
+    users: Path = Path("users.yaml")
+    activity_db: Path = Path("activity.sqlite3")
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:

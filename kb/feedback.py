@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kb.errors import KbError
+from kb.sqlite_file import connect
 from kb.types import Answer
 
 _SCHEMA = """
@@ -21,7 +19,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     answer TEXT NOT NULL,
     found INTEGER NOT NULL,
     rating INTEGER NOT NULL CHECK (rating IN (-1, 1)),
-    chunks TEXT NOT NULL
+    chunks TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT ''
 )
 """
 
@@ -35,6 +34,14 @@ class Feedback:
     found: bool
     rating: int
     chunks: tuple[dict, ...]
+    user: str = ""
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.execute(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(feedback)")}
+    if "user" not in columns:  # a file from before logins
+        conn.execute("ALTER TABLE feedback ADD COLUMN user TEXT NOT NULL DEFAULT ''")
 
 
 class FeedbackStore:
@@ -43,27 +50,13 @@ class FeedbackStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in a transaction; a damaged or unwritable file is a KbError with the fix."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with closing(sqlite3.connect(self.path, timeout=10)) as conn, conn:
-                conn.execute(_SCHEMA)
-                yield conn
-        except sqlite3.DatabaseError as exc:
-            raise KbError(
-                f"the feedback file {self.path} cannot be used ({exc}): move it aside (a new one is "
-                "made), or set KB_FEEDBACK_DB to another file"
-            ) from None
-        except OSError as exc:
-            raise KbError(
-                f"the feedback file {self.path} cannot be written ({exc.strerror or exc}): "
-                "fix the folder's permissions or free some space"
-            ) from None
+    def _connect(self):
+        """A connection in a transaction (kb.sqlite_file.connect)."""
+        return connect(self.path, "feedback file", "KB_FEEDBACK_DB", _prepare)
 
-    def record(self, answer: Answer, rating: int) -> int:
-        """Store a rating (+1 or -1) with the question, the answer and the cited chunks."""
+    def record(self, answer: Answer, rating: int, user: str = "") -> int:
+        """Store a rating (+1 or -1) with the question, the answer, the cited chunks and who rated it
+        (what they were shown was only what they may see)."""
         if rating not in (-1, 1):
             raise ValueError(f"rating must be 1 or -1, not {rating!r}")
         cited = answer.citations or ()
@@ -74,15 +67,19 @@ class FeedbackStore:
                       for h in answer.closest]
         with self._connect() as conn:
             cur = conn.execute(
-                "INSERT INTO feedback (created, question, answer, found, rating, chunks) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO feedback (created, question, answer, found, rating, chunks, user) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (datetime.now(timezone.utc).isoformat(timespec="seconds"), answer.question, answer.text,
-                 int(answer.found), rating, json.dumps(chunks, ensure_ascii=False)),
+                 int(answer.found), rating, json.dumps(chunks, ensure_ascii=False), user),
             )
             return int(cur.lastrowid)
 
-    def all(self) -> list[Feedback]:
+    def all(self, user: str | None = None) -> list[Feedback]:
+        """Every rating, oldest first; with ``user``, only theirs (the answers they were shown)."""
         if not self.path.exists():
             return []
         with self._connect() as conn:
-            rows = conn.execute("SELECT id, created, question, answer, found, rating, chunks FROM feedback ORDER BY id")
-            return [Feedback(i, c, q, a, bool(f), r, tuple(json.loads(ch))) for i, c, q, a, f, r, ch in rows]
+            sql = "SELECT id, created, question, answer, found, rating, chunks, user FROM feedback"
+            rows = conn.execute(sql + (" WHERE user = ?" if user is not None else "") + " ORDER BY id",
+                                (user,) if user is not None else ())
+            return [Feedback(i, c, q, a, bool(f), r, tuple(json.loads(ch)), u) for i, c, q, a, f, r, ch, u in rows]

@@ -27,6 +27,21 @@ def test_feedback_keeps_question_rating_and_cited_chunks(built: KnowledgeBase, t
         store.record(answer, 0)
 
 
+def test_feedback_keeps_who_rated_and_reads_a_file_from_before_logins(built: KnowledgeBase, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "feedback.sqlite3"
+    with sqlite3.connect(path) as conn:  # the table as it was before the user column
+        conn.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY AUTOINCREMENT, created TEXT NOT NULL, "
+                     "question TEXT NOT NULL, answer TEXT NOT NULL, found INTEGER NOT NULL, rating INTEGER NOT NULL, "
+                     "chunks TEXT NOT NULL)")
+        conn.execute("INSERT INTO feedback VALUES (1, '2026-01-01', 'old?', 'old.', 1, 1, '[]')")
+    store = FeedbackStore(path)
+    store.record(built.ask("Who signs the minutes?"), -1, "lin")
+    assert [(r.question, r.user) for r in store.all()] == [("old?", ""), ("Who signs the minutes?", "lin")]
+    assert [r.question for r in store.all("lin")] == ["Who signs the minutes?"]
+
+
 @pytest.mark.parametrize("question, previous, expected", [
     ("and for meetings?", "How many days ahead is a notice sent?", "for meetings? How many days ahead is a notice sent?"),
     ("What about minutes?", "Who signs circulars?", "minutes? Who signs circulars?"),
