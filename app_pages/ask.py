@@ -85,7 +85,7 @@ def show(entry: dict, i: int) -> None:
         rating = st.feedback("thumbs", key=f"feedback-{entry['id']}")
         if rating is not None and entry.get("rated") != rating:
             try:
-                feedback_store().record(answer, 1 if rating == 1 else -1)
+                feedback_store().record(answer, 1 if rating == 1 else -1, kb.viewer.name)
             except KbError as exc:
                 st.error(escape(error(str(exc))))
             else:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from kb.activity import ActivityLog
 from kb.config import load_settings
 from kb.errors import KbError
 from kb.feedback import FeedbackStore
@@ -21,6 +22,7 @@ from kb.messages import status_clause
 from kb.sentences import without_headings
 from kb.snapshot import Filters
 from kb.types import DOC_TYPES, STATUSES, Hit, is_ocr_page
+from app_pages.auth import person
 from app_pages.i18n import error, kind_label, language, status_name, t
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
@@ -40,11 +42,17 @@ def _knowledge_base(index: str, model: str) -> KnowledgeBase:
 
 
 def knowledge_base() -> KnowledgeBase:
-    """The shared knowledge base, re-read when another process or session wrote a newer index.
+    """The knowledge base as the logged-in person sees it (re-read when another process or session
+    wrote a newer index); what they do is recorded in the activity log.
 
-    A settings or index problem (a mismatched encoder, an unreadable manifest) stops the page
-    with the message that names the fix, instead of a traceback.
+    Nobody logged in (when users are configured) stops the page. A settings or index problem (a
+    mismatched encoder, an unreadable manifest) stops it with the message that names the fix,
+    instead of a traceback.
     """
+    who = person()
+    if who is None:
+        st.info(t("login.required"))
+        st.stop()
     try:
         settings = load_settings()
         with st.spinner(t("kb.loading")):
@@ -53,7 +61,7 @@ def knowledge_base() -> KnowledgeBase:
     except KbError as exc:
         st.error(t("kb.cannot_open", message=escape(error(str(exc)))))
         st.stop()
-    return kb
+    return kb.as_user(who, ActivityLog(settings.activity_db))
 
 
 def feedback_store() -> FeedbackStore:
@@ -116,10 +124,11 @@ def passage_markdown(text: str, quote_start: int | None = None, quote: str | Non
     return f"{readable(before)}:orange-background[{readable(cited)}]{readable(after)}"
 
 
-def download_original(hit: Hit, key: str) -> None:
+def download_original(kb: KnowledgeBase, hit: Hit, key: str) -> None:
     path = Path(hit.source)
     if path.is_file():
-        st.download_button(t("card.download", name=path.name), path.read_bytes(), file_name=path.name, key=key)
+        st.download_button(t("card.download", name=path.name), path.read_bytes(), file_name=path.name, key=key,
+                           on_click=kb.log, args=("download", path.name, [hit.chunk.doc_id]))
     else:
         st.caption(t("card.missing", path=escape(str(path))))
 
@@ -137,7 +146,7 @@ def source_card(kb: KnowledgeBase, hit: Hit, key: str, n: int | None = None, quo
         ocr = record is not None and is_ocr_page(record.document.meta, page or hit.chunk.page)
         st.caption(where(hit, page, ocr, section))
         st.markdown(passage_markdown(hit.chunk.text, quote_start, quote, hit.chunk.section))
-        download_original(hit, key)
+        download_original(kb, hit, key)
 
 
 def ask_page() -> st.Page:
