@@ -25,6 +25,16 @@ class TestMilvusStore(ChunkStoreContract):
         return MilvusStore(str(tmp_path / "kb.db"), dim)
 
 
+class TestMilvusStoreFlushed(TestMilvusStore):
+    """The same, with the corpus flushed into a segment, so later writes replace and delete across segments."""
+
+    @pytest.fixture
+    def filled(self, store: MilvusStore) -> MilvusStore:
+        store.add(corpus())
+        store.flush()
+        return store
+
+
 def test_the_collection_persists_and_is_checked_on_reopening(tmp_path: Path) -> None:
     uri = str(tmp_path / "kb.db")
     store = MilvusStore(uri, DIM)
@@ -72,11 +82,25 @@ def test_milvus_and_the_local_store_give_the_same_results(tmp_path: Path, lexica
         a, b = local.lexical_search(queries, 4, where), milvus.lexical_search(queries, 4, where)
         assert a.ids.tolist() == b.ids.tolist()
         if where is None:
-            # Under a filter milvus-lite takes IDF and mean length from the chunks that pass it
-            # (kb.stores.milvus), so only unfiltered scores are the same as bm25s's.
+            # Under a filter milvus-lite scores unflushed rows with the statistics of those that pass
+            # it (kb.stores.milvus), so only unfiltered scores are the same as bm25s's; see below.
             np.testing.assert_allclose(b.scores, a.scores, rtol=1e-4)
         vectors = unit_vectors(3, 12)
         a, b = local.dense_search(vectors, 4, where), milvus.dense_search(vectors, 4, where)
         assert a.ids.tolist() == b.ids.tolist()
         np.testing.assert_allclose(b.scores, a.scores, atol=1e-5)
+    milvus.close()
+
+
+def test_after_a_flush_filtered_bm25_scores_are_the_same_as_the_local_store(tmp_path: Path) -> None:
+    rows = corpus()
+    local, milvus = LocalStore(DIM, TUNED), MilvusStore(str(tmp_path / "kb.db"), DIM, lexical=TUNED)
+    local.add(rows)
+    milvus.add(rows)
+    milvus.flush()
+    queries = ["office zebra", "ledger budget notice", "archive seal"]
+    for where in (None, *FILTERS.values()):
+        a, b = local.lexical_search(queries, 5, where), milvus.lexical_search(queries, 5, where)
+        assert a.ids.tolist() == b.ids.tolist(), where
+        np.testing.assert_allclose(b.scores, a.scores, rtol=1e-4)
     milvus.close()
