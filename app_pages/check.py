@@ -23,10 +23,11 @@ FROM_TITLE = "-"  # the kind picker's "named by the title"
 kb = knowledge_base()
 
 
-@st.cache_resource(show_spinner="Reading the rules…", max_entries=8)
-def _rules(rules_dir: str, language: str, index: str, generation: str, stamp: float,
+@st.cache_resource(show_spinner="Reading the rules…", max_entries=32)
+def _rules(rules_dir: str, language: str, index: str, generation: str, stamp: float, sees: str,
            _kb: KnowledgeBase) -> tuple[RuleSet, Catalogue]:
-    """The rule set for a language, verified against the index generation (and rule files) it was read with."""
+    """The rule set for a language, verified against the index generation (and rule files) it was read with,
+    and the catalogue of the documents the person may see (``sees``: who sees the same shares one)."""
     catalogue = Catalogue.from_snapshot(_kb.snapshot)
     return open_rules(Path(rules_dir), language, catalogue), catalogue
 
@@ -34,7 +35,8 @@ def _rules(rules_dir: str, language: str, index: str, generation: str, stamp: fl
 def rules_for(language: str) -> tuple[RuleSet, Catalogue]:
     root = Path(kb.settings.rules)
     stamp = max((p.stat().st_mtime for p in root.rglob("*.y*ml")), default=0.0)
-    return _rules(str(root), language, str(kb.path.resolve()), str(kb.manifest().get("generation")), stamp, kb)
+    return _rules(str(root), language, str(kb.path.resolve()), str(kb.manifest().get("generation")), stamp,
+                  repr(kb.viewer.key), kb)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -48,7 +48,7 @@ def main() -> None:
         if args.only and name not in args.only:
             continue
         kb = KnowledgeBase(dataclasses.replace(settings, answer_off=off), encoder=base.encoder)
-        kb._reranker = base.reranker  # one load of each model for every variant
+        kb._shared.reranker = base.reranker  # one load of each model for every variant
         row = {}
         for set_name, questions in sets.items():
             r = run_gold(kb, questions)

@@ -130,3 +130,28 @@ def test_in_a_real_browser_two_users_see_different_answers(secured, tmp_path: Pa
             assert ("zephyrine" in body.lower().replace(QUESTION.lower(), "")) is sees, name
         browser.close()
     assert all(s.stat().st_size > 10_000 for s in shots)
+
+
+def test_the_draft_checker_knows_only_the_documents_the_person_may_see(check_env, settings, tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    """The checker's catalogue is cached per set of people who see the same: a secret document cited in a
+    draft is "not in the knowledge base" for a reader who may not see it, even after a cleared one checked."""
+    write(tmp_path / "secret" / "regulations" / "zephyrine-corridor.md", SECRET)
+    assert not KnowledgeBase(settings, HashingEncoder()).ingest([tmp_path / "secret"]).failed
+    users = UserDirectory(tmp_path / "users.yaml")
+    users.add("lin", PASSWORD, "reader", "internal")
+    users.add("zhou", PASSWORD, "reader", "secret", ["emergency"])
+    monkeypatch.setenv("KB_USERS", str(users.path))
+    monkeypatch.setenv("KB_ACTIVITY_DB", str(tmp_path / "activity.sqlite3"))
+    draft = ("Notice on the Spring Evacuation Drill\n\nAll divisions:\n\nIn accordance with the Rules on the Zephyrine "
+             "Evacuation Corridor (Mer. Gov. Off. [2025] No. 77), the drill is held on 3 April.\n")
+    found = {}
+    for name in ("zhou", "lin"):
+        at = log_in(name)
+        at.switch_page("app_pages/check.py").run()
+        at.text_area(key="check-text").set_value(draft)
+        at.button(key="check-submit").click().run()
+        assert not at.exception, at.exception
+        found[name] = "\n".join(m.value for m in at.markdown)
+    assert "not in the knowledge base" not in found["zhou"]
+    assert "Mer. Gov. Off. [2025] No. 77, which is not in the knowledge base" in found["lin"].replace("\\", "")
