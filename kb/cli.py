@@ -530,8 +530,12 @@ def _stats_lines(ctx, info: dict) -> list[tuple[str, str]]:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @click.option("--reranker", is_flag=True, help="Train a cross-encoder reranker instead (pairs need negatives); "
               "--output names its directory (set `reranker` to it to use it).")
+@click.option("--passage", type=click.Choice(["text", "title_section_text"]), default="text", show_default=True,
+              help="With --reranker: what the pairs' passages hold (eval/office_pairs.py writes title_section_text); "
+                   "search then gives the reranker the same.")
 @click.pass_context
-def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_reindex, as_json, reranker) -> None:
+def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_reindex, as_json, reranker,
+         passage) -> None:
     """Fine-tune the embedding model on question–passage pairs (PAIRS.jsonl), then re-encode the index with it.
 
     Each line of PAIRS is {"question": ..., "passage": ...}. Searches on the index then use the tuned model.
@@ -548,7 +552,8 @@ def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_r
     if reranker:
         if output is None:
             raise KbError("give the reranker's directory: `kb tune --reranker PAIRS --output DIR`")
-        changes = {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "max_tokens": max_seq_length}
+        changes = {"epochs": epochs, "batch_size": batch_size, "learning_rate": lr, "max_tokens": max_seq_length,
+                   "passage": passage}
         params = dataclasses.replace(RerankParams(), **{k: v for k, v in changes.items() if v is not None})
         progress, close = _progress_bars({"training": "step"}, close_done=True)
         try:

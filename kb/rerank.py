@@ -27,6 +27,16 @@ from kb.errors import KbError
 
 SHIPPED = Path(__file__).with_name("models") / "reranker"
 EXPORT_FILES = ("model.xml", "model.bin", "tokenizer.json", "reranker.json")
+# What a reranker reads of a passage, as it was trained: the chunk's text alone, or its document's
+# title and its section path first (a minutes' "Decisions" names its meeting only in the title).
+PASSAGE_FORMATS = ("text", "title_section_text")
+
+
+def passage_text(title: str, chunk, passage_format: str = "title_section_text") -> str:
+    """The passage as a reranker trained on ``passage_format`` reads it."""
+    if passage_format == "text":
+        return chunk.text
+    return "\n".join(part for part in (title, chunk.section, chunk.text) if part)
 
 
 class Reranker(Protocol):
@@ -56,6 +66,10 @@ class CrossEncoderReranker:
         self.info = json.loads((path / "reranker.json").read_text(encoding="utf-8"))
         self.name = self.info.get("name", path.name)
         self.max_tokens = int(self.info["max_tokens"])
+        self.passage_format = self.info.get("passage", "text")
+        if self.passage_format not in PASSAGE_FORMATS:
+            raise KbError(f"reranker {path} reads passages as {self.passage_format!r}, which this program does not "
+                          f"know ({', '.join(PASSAGE_FORMATS)}): retrain it, or set reranker = none")
         self.batch_size = batch_size
         self._lock = threading.Lock()
 

@@ -131,13 +131,16 @@ class Searcher:
         """Reorder the first ``rerank_depth`` positions after the ``fixed`` ones by the reranker's score,
         blended with the fused score (each standardised over the reordered head) by ``rerank_weight``
         times ``reader_trust`` (how much of the query the reranker can read)."""
-        from kb.rerank import blend
+        from kb.rerank import blend, passage_text
 
         depth = self.settings.rerank_depth
         head = ranked[fixed:fixed + depth]
         if len(head) < 2:
             return ranked, {}
-        logits = self.reranker.score(query, [self.snapshot.chunks[p].text for p in head])
+        form = getattr(self.reranker, "passage_format", "text")
+        chunks = [self.snapshot.chunks[p] for p in head]
+        logits = self.reranker.score(query, [passage_text(self.snapshot.records[c.doc_id].document.title, c, form)
+                                             for c in chunks])
         mixed = blend(logits, np.array([fused[p] for p in head]), self.settings.rerank_weight * reader_trust)
         order = [head[i] for i in np.argsort(-mixed, kind="stable")]
         return ranked[:fixed] + order + ranked[fixed + depth:], dict(zip(head, map(float, logits)))

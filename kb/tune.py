@@ -342,6 +342,8 @@ class RerankParams:
         learning_rate: Peak learning rate (AdamW, linear decay).
         warmup: Share of the steps over which the learning rate rises.
         seed: Seeds the shuffling and the head's initial weights.
+        passage: What the pairs' passages hold (kb.rerank.PASSAGE_FORMATS): "text", or
+            "title_section_text" (eval/office_pairs.py); search gives the reranker the same.
     """
 
     epochs: int = 1
@@ -350,6 +352,7 @@ class RerankParams:
     learning_rate: float = 5e-5
     warmup: float = 0.1
     seed: int = 0
+    passage: str = "text"
 
 
 def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = RerankParams(), force: bool = False,
@@ -379,7 +382,7 @@ def tune_reranker(pairs: Sequence[Pair], output: Path, params: RerankParams = Re
         model, steps, loss = train_cross_encoder(base, pairs, params, progress)
         seconds = round(time.perf_counter() - t0, 1)
         info = export_cross_encoder(model, base, staged, params.max_tokens, output.name, {
-            "base_model": base.name, "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
+            "passage": params.passage, "base_model": base.name, "pairs": len(pairs), "pairs_sha256": _fingerprint(pairs),
             "examples": sum(1 + len(p.all_negatives) for p in pairs), "params": asdict(params),
             "steps": steps, "final_loss": loss, "train_seconds": seconds,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -50,3 +50,43 @@ def test_a_trained_reranker_is_exported_loaded_and_prefers_what_it_learned(tmp_p
     assert scores.dtype == np.float32 and scores[1] > scores[0]
     with pytest.raises(KbError, match="already exists: pass --force"):
         tune_reranker(pairs, tmp_path / "reranker")
+
+
+class _Recording:
+    """A reranker that records what it is given and prefers passages naming the word "minutes"."""
+
+    name = "recording"
+
+    def __init__(self, passage_format: str) -> None:
+        self.passage_format, self.seen = passage_format, []
+
+    def unknown_share(self, texts):
+        return np.zeros(len(texts))
+
+    def score(self, question, passages):
+        self.seen.extend(passages)
+        return np.array([float("minutes" in p.lower()) for p in passages], dtype=np.float32)
+
+
+@pytest.mark.parametrize("passage_format", ["text", "title_section_text"])
+def test_search_gives_the_reranker_passages_as_it_was_trained_to_read_them(built, passage_format: str) -> None:
+    from kb.rerank import passage_text
+    from kb.search import Searcher
+
+    reranker = _Recording(passage_format)
+    snap = built.snapshot
+    Searcher(snap, built.encoder, built.settings.replace(rerank_depth=5), reranker).search("flood season decisions")
+    as_read = {passage_text(snap.records[c.doc_id].document.title, c, passage_format) for c in snap.chunks}
+    bare = {c.text for c in snap.chunks}
+    assert len(reranker.seen) == 5 and set(reranker.seen) <= as_read
+    assert set(reranker.seen) <= bare if passage_format == "text" else not set(reranker.seen) & bare
+
+
+def test_a_reranker_of_an_unknown_passage_format_is_refused(tmp_path: Path) -> None:
+    import json
+
+    for name in ("model.xml", "model.bin", "tokenizer.json"):
+        (tmp_path / name).write_text("x")
+    (tmp_path / "reranker.json").write_text(json.dumps({"max_tokens": 160, "inputs": [], "passage": "summary"}))
+    with pytest.raises(KbError, match="reads passages as 'summary', which this program does not know"):
+        CrossEncoderReranker(tmp_path)
