@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import re
 from pathlib import Path
 
 from kb.config import load_settings
-from kb.gold import read_gold, run_gold
+from kb.gold import in_fold, read_gold, run_gold
 from kb.index import KnowledgeBase
 from kb.rerank import load_reranker
 
@@ -28,8 +27,8 @@ DEFAULT_SETS = ["eval/office-train.jsonl:even", "eval/heldout.jsonl", "eval/gold
 def read_set(spec: str):
     path, _, fold = spec.partition(":")
     questions = read_gold(ROOT / path if not Path(path).is_absolute() else Path(path))
-    if fold in ("odd", "even"):
-        questions = [q for q in questions if (int(re.sub(r"\D", "", q.id) or 0) % 2 == 1) == (fold == "odd")]
+    if fold:
+        questions = [q for q in questions if in_fold(q.id, fold)]
     return Path(path).stem + (f":{fold}" if fold else ""), questions
 
 

@@ -13,20 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from kb.config import load_settings
-from kb.gold import matches, read_gold
+from kb.gold import in_fold, matches, read_gold
 from kb.index import KnowledgeBase
 from kb.rerank import passage_text
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def in_fold(qid: str, fold: str) -> bool:
-    number = int(re.sub(r"\D", "", qid) or 0)
-    return fold == "all" or (number % 2 == 1) == (fold == "odd")
 
 
 def main() -> None:

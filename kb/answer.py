@@ -73,8 +73,17 @@ class Refusal:
 # -- refusals -------------------------------------------------------------------------------
 
 
+def _learned_applies(hits: list[Hit], settings: Settings, models: Models) -> bool:
+    """Whether the answerability model decides for these hits: it is loaded and on, and, when it was trained
+    on the reranker's signals, the reranker read the question (a Chinese question it cannot read has none)."""
+    model = models.answerability
+    if model is None or "answerability" in _off(settings):
+        return False
+    return not model.reranker or any(h.rerank is not None for h in hits)
+
+
 def _evidence(question: str, hits: list[Hit], snapshot: Snapshot, settings: Settings, models: Models) -> Refusal | None:
-    if models.answerability is not None and "answerability" not in _off(settings):
+    if _learned_applies(hits, settings, models):
         return None  # the learned decision replaces the bare threshold
     best = max((h.dense for h in hits), default=0.0)
     if best < settings.answer_threshold:
@@ -85,7 +94,7 @@ def _evidence(question: str, hits: list[Hit], snapshot: Snapshot, settings: Sett
 def _answerability(question: str, hits: list[Hit], snapshot: Snapshot, settings: Settings,
                    models: Models) -> Refusal | None:
     model = models.answerability
-    if model is None:
+    if not _learned_applies(hits, settings, models):
         return None
     p = model.probability(question, hits, snapshot)
     if p < model.threshold:

@@ -9,10 +9,12 @@ A logistic regression over a few signals of the search's top hits:
 * ``unknown``: the share of its topic words that no document holds;
 * ``year``: 1 when the question names a year that the first hit neither mentions nor is dated in.
 
-It was trained (``kb eval answerability``) on ObliQA dev fold a, each question asked
-twice: with its gold documents in the index (answerable) and filtered out
-(unanswerable), and its threshold chosen on fold a. The weights are a small JSON
-file (``kb/models/answerability.json``); scoring is a dot product.
+The shipped model (``kb/models/answerability.json``) was fitted with ``kb eval answerability-gold``
+on the even ids of eval/office-train.jsonl (questions staff might ask, a fifth of them about what
+the office does not hold), with the shipped reranker's signals, its threshold chosen there to
+refuse at most a tenth of the answerable ones. ``kb eval answerability`` fits one on ObliQA
+instead, each question asked with its gold documents in the index and filtered out. The weights
+are a small JSON file; scoring is a dot product.
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ class Answerability:
     unsure: float
     trained_on: str = ""
     reranker: bool = True  # trained with the reranker's signals (without one they are 0)
+    encoder: str = ""  # the encoder whose similarities it was fitted on ("": any)
 
     def probability(self, question: str, hits: list, snapshot) -> float:
         return self.probability_of(features(question, hits, snapshot))
@@ -94,7 +97,8 @@ class Answerability:
     def to_json(self) -> dict:
         return {"features": list(FEATURES), "mean": list(self.mean), "scale": list(self.scale),
                 "weights": list(self.weights), "bias": self.bias, "threshold": self.threshold,
-                "unsure": self.unsure, "trained_on": self.trained_on, "reranker": self.reranker}
+                "unsure": self.unsure, "trained_on": self.trained_on, "reranker": self.reranker,
+                "encoder": self.encoder}
 
     @classmethod
     def from_json(cls, data: dict, where: str) -> Answerability:
@@ -103,7 +107,7 @@ class Answerability:
                           f"{list(FEATURES)}: retrain it with `kb eval answerability`, or set answerability = none")
         return cls(tuple(data["mean"]), tuple(data["scale"]), tuple(data["weights"]), float(data["bias"]),
                    float(data["threshold"]), float(data["unsure"]), str(data.get("trained_on", "")),
-                   bool(data.get("reranker", True)))
+                   bool(data.get("reranker", True)), str(data.get("encoder", "")))
 
 
 def load_answerability(setting: str) -> Answerability | None:
@@ -123,7 +127,8 @@ def load_answerability(setting: str) -> Answerability | None:
     return Answerability.from_json(data, str(path))
 
 
-def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10, reranker: bool = True) -> Answerability:
+def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10, reranker: bool = True,
+        encoder: str = "") -> Answerability:
     """A logistic regression on rows ``x`` and labels ``y`` (1 answerable), with its threshold: the
     highest one that refuses at most ``max_refused`` of the answerable rows. Below ``unsure``, the
     probability that refuses half as many answerable rows, a refusal is sure."""
@@ -139,4 +144,4 @@ def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10
     threshold = float(answerable[int(max_refused * len(answerable))]) if len(answerable) else 0.5
     unsure = float(answerable[int(max_refused / 2 * len(answerable))]) if len(answerable) else threshold
     return Answerability(fitted.mean, fitted.scale, fitted.weights, fitted.bias, threshold, min(unsure, threshold),
-                         trained_on, reranker)
+                         trained_on, reranker, encoder)

@@ -744,13 +744,62 @@ def answerability(dataset: Path, workdir: Path, output: Path, max_refused: float
     kb = obliqa_index(dataset, workdir, load_settings())
     xa, ya = answerability_data(kb, obliqa_questions(dataset, "dev", "a"))
     model = fit(xa, ya, f"ObliQA dev fold a ({len(ya) // 2} questions, asked with and without their gold documents)",
-                max_refused, reranker=kb.reranker is not None)
+                max_refused, reranker=kb.reranker is not None, encoder=kb.encoder.name)
     xb, yb = answerability_data(kb, obliqa_questions(dataset, "dev", "b"))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(model.to_json(), indent=2), encoding="utf-8")
     result = {"model": str(output), "threshold": round(model.threshold, 4), "unsure": round(model.unsure, 4),
               "fold_a": refusal_rates(model, xa, ya), "fold_b": refusal_rates(model, xb, yb),
               "weights": dict(zip(model.to_json()["features"], [round(w, 3) for w in model.weights]))}
+    click.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k:10} {v}" for k, v in result.items()))
+
+
+@eval_group.command(name="answerability-gold")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--fold", type=click.Choice(["odd", "even", "all"]), default="even", show_default=True,
+              help="The questions (by id) the model is fitted on; the others are scored.")
+@click.option("--corpus", type=click.Path(exists=True, file_okay=False, path_type=Path), default=Path("corpus"),
+              show_default=True)
+@click.option("--workdir", type=click.Path(path_type=Path), required=True, help="Where the corpus's index is kept (or built).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The model's JSON file (kb/models/answerability.json is the shipped one).")
+@click.option("--max-refused", type=click.FloatRange(0, 1), default=0.10, show_default=True,
+              help="Share of the fold's answerable questions the threshold may refuse.")
+@click.option("--json", "as_json", is_flag=True)
+def answerability_gold(questions: Path, fold: str, corpus: Path, workdir: Path, output: Path, max_refused: float,
+                       as_json: bool) -> None:
+    """Train the answerability model on a gold-format question set over a corpus (answerable and
+    unanswerable questions as the office asks them), on one fold of its ids; score the other fold.
+
+    Fit it on questions the configured reranker was not trained on (the shipped reranker saw
+    eval/office-train.jsonl's odd ids, so the shipped model is fitted on the even ones).
+    """
+    from kb.answerability import fit
+    from kb.config import load_settings
+    from kb.evaluate import gold_answerability_data, refusal_rates
+    from kb.gold import in_fold, read_gold
+    from kb.index import KnowledgeBase
+
+    kb = KnowledgeBase(load_settings().replace(index=workdir / "index"))
+    if not kb.exists():
+        report = kb.ingest([corpus])
+        if report.failed:
+            raise KbError(f"{len(report.failed)} corpus file(s) failed to load, first: {report.failed[0].reason}")
+    rows = read_gold(questions)
+    fitted_on = [q for q in rows if in_fold(q.id, fold)]
+    x, y = gold_answerability_data(kb, fitted_on)
+    if len(set(y.tolist())) < 2:
+        raise KbError(f"fold {fold} of {questions} needs answerable and unanswerable questions the reranker reads")
+    model = fit(x, y, f"{questions.name} fold {fold} ({len(y)} questions, {int((y == 0).sum())} unanswerable)",
+                max_refused, reranker=kb.reranker is not None, encoder=kb.encoder.name)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(model.to_json(), indent=2), encoding="utf-8")
+    result = {"model": str(output), "threshold": round(model.threshold, 4), "unsure": round(model.unsure, 4),
+              "fitted": refusal_rates(model, x, y),
+              "weights": dict(zip(model.to_json()["features"], [round(w, 3) for w in model.weights]))}
+    if fold != "all":
+        xo, yo = gold_answerability_data(kb, [q for q in rows if not in_fold(q.id, fold)])
+        result["other_fold"] = refusal_rates(model, xo, yo)
     click.echo(json.dumps(result, indent=2) if as_json else "\n".join(f"{k:10} {v}" for k, v in result.items()))
 
 

@@ -85,18 +85,20 @@ class Settings:
             (kb.answer.STEPS: evidence, answerability, unknown_words, year,
             outcome, preamble, reply, regulation).
         reranker: The cross-encoder that reorders the first ``rerank_depth``
-            hits: "none" (the default) for no reranking, "" for the shipped
-            one (kb/models/reranker, trained on ObliQA: it gains there and
-            loses on the bundled office's questions, see the README), or a
-            directory made by ``kb tune --reranker``.
+            hits: "" (the default) for the shipped one (kb/models/reranker,
+            trained on ObliQA dev fold a and the odd ids of
+            eval/office-train.jsonl, reading each passage with its title and
+            section), "none" for no reranking, or a directory made by
+            ``kb tune --reranker``.
         rerank_depth: Hybrid candidates the reranker reads.
         rerank_weight: Weight of the reranker's standardised score against the
             fused score's in the reranked order (1.0: the reranker alone).
         answerability: The model deciding between an answer and "not found":
-            "none" (the default) for the cosine threshold and the other
-            refusal steps, "" for the shipped one (trained on ObliQA with the
-            reranker; it applies only with one), or a JSON file made by
-            ``kb eval answerability``.
+            "" (the default) for the shipped one (fitted on the even ids of
+            eval/office-train.jsonl with the shipped reranker's signals; it
+            decides where the reranker read the question, the cosine
+            threshold elsewhere), "none" for the threshold alone, or a JSON
+            file made by ``kb eval answerability-gold`` or ``kb eval answerability``.
         spelling: Correct typos and office shorthand in questions against the
             index's own words before searching (kb.spelling).
         max_query_chars: Longest query accepted.
@@ -169,10 +171,10 @@ class Settings:
     min_chunk_tokens: int = 40
     answer_threshold: float = 0.44
     answer_off: str = "unknown_words"  # it cost held-out answers and caught none (README: rule ablation)
-    reranker: str = "none"
+    reranker: str = ""
     rerank_depth: int = 20
     rerank_weight: float = 0.5
-    answerability: str = "none"
+    answerability: str = ""
     spelling: bool = True
     max_query_chars: int = 2000
     superseded_penalty: float = 0.15

@@ -521,6 +521,26 @@ def answerability_data(kb: KnowledgeBase, questions: Sequence[Question]) -> tupl
     return np.array(rows), np.array(labels)
 
 
+def gold_answerability_data(kb: KnowledgeBase, questions) -> tuple[np.ndarray, np.ndarray]:
+    """Features (kb.answerability) of gold-format questions (kb.gold) as `kb ask` searches them, labelled
+    by ``answerable``. With a reranker, only the questions it reads (a model trained on its signals
+    decides nothing else: kb.answer falls back to the similarity threshold there)."""
+    from kb.answer import PASSAGES
+    from kb.answerability import features
+
+    snap = kb.snapshot
+    searcher = kb.searcher(snap)
+    rows, labels = [], []
+    for q in questions:
+        searched = kb.spell(q.question, snap)
+        hits = searcher.run(searched, max(kb.settings.k, PASSAGES)).hits
+        if kb.reranker is not None and not any(h.rerank is not None for h in hits):
+            continue
+        rows.append(features(searched, hits, snap))
+        labels.append(int(q.answerable))
+    return np.array(rows), np.array(labels)
+
+
 def refusal_rates(model, x: np.ndarray, y: np.ndarray) -> dict:
     """Shares refused by ``model``: of the unanswerable rows (should be high) and of the answerable (low)."""
     p = np.array([model.probability_of(row) for row in x])

@@ -8,6 +8,7 @@ section, that label is one component of the hit's section path.
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,14 @@ def read_gold(path: Path) -> list[GoldQuestion]:
         if out[-1].answerable and not gold:
             raise KbError(f"{path}:{n}: answerable question {row['id']} has no gold section")
     return out
+
+
+def in_fold(question_id: str, fold: str) -> bool:
+    """Whether a question belongs to ``fold``: "odd" or "even" (by the number in its id), or "all"."""
+    if fold == "all":
+        return True
+    number = int(re.sub(r"\D", "", question_id) or 0)
+    return (number % 2 == 1) == (fold == "odd")
 
 
 def matches(hit_doc: str, hit_section: str, gold: tuple[tuple[str, str | None], ...]) -> bool:

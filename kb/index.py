@@ -373,9 +373,11 @@ class KnowledgeBase:
                 if self._shared.answerability is _UNSET:
                     from kb.answerability import load_answerability
 
-                    # A model trained on the reranker's signals does not apply without one.
+                    # A model trained on the reranker's signals does not apply without one, nor one fitted on
+                    # another encoder's similarities (they spread differently): the threshold decides then.
                     model = load_answerability(self.settings.answerability)
-                    usable = model is not None and (not model.reranker or self.reranker is not None)
+                    usable = (model is not None and (not model.reranker or self.reranker is not None)
+                              and model.encoder in ("", self.encoder.name))
                     self._shared.answerability = model if usable else None
         return self._shared.answerability
 

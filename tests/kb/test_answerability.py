@@ -74,3 +74,25 @@ def test_a_model_trained_with_a_reranker_does_not_apply_without_one(built, tmp_p
         path.write_text(json.dumps(fit(x, y, "synthetic", reranker=with_reranker).to_json()), encoding="utf-8")
         kb = KnowledgeBase(dataclasses.replace(built.settings, answerability=str(path), reranker="none"))
         assert (kb.answerability is not None) is applies
+
+
+def test_a_model_fitted_on_another_encoders_similarities_does_not_apply(built, tmp_path: Path) -> None:
+    import dataclasses
+
+    from kb.encoder import HashingEncoder
+    from kb.index import KnowledgeBase
+
+    x, y = separable()
+    for encoder, applies in (("all-MiniLM-L6-v2", False), (HashingEncoder().name, True), ("", True)):
+        path = tmp_path / "model.json"
+        path.write_text(json.dumps(fit(x, y, "synthetic", reranker=False, encoder=encoder).to_json()),
+                        encoding="utf-8")
+        kb = KnowledgeBase(dataclasses.replace(built.settings, answerability=str(path), reranker="none"),
+                           HashingEncoder())
+        assert (kb.answerability is not None) is applies, encoder
+
+
+def test_the_shipped_model_was_fitted_with_the_shipped_reranker_and_the_packaged_encoder() -> None:
+    model = load_answerability("")
+    assert model is not None and model.reranker and model.encoder == "all-MiniLM-L6-v2"
+    assert "office-train.jsonl fold even" in model.trained_on
