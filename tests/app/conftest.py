@@ -15,6 +15,7 @@ def app_env(built: KnowledgeBase, settings, tmp_path: Path, monkeypatch) -> dict
     paths = {"index": settings.index, "uploads": tmp_path / "uploads", "feedback": tmp_path / "feedback.sqlite3"}
     monkeypatch.setenv("KB_INDEX", str(paths["index"]))
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
     monkeypatch.setenv("KB_UPLOADS", str(paths["uploads"]))
     monkeypatch.setenv("KB_FEEDBACK_DB", str(paths["feedback"]))
@@ -27,5 +28,6 @@ def check_env(rules_kb: KnowledgeBase, settings, tmp_path: Path, monkeypatch) ->
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KB_INDEX", str(settings.index))
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_UPLOADS", str(tmp_path / "uploads"))
     monkeypatch.setenv("KB_FEEDBACK_DB", str(tmp_path / "feedback.sqlite3"))

@@ -63,7 +63,7 @@ def served(built: KnowledgeBase, settings, tmp_path: Path):
 
 def hashing_env(index: Path, tmp_path: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "KB_LANGUAGE"}  # "auto": the browser's language
-    return {**env, "KB_INDEX": str(index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
+    return {**env, "KB_INDEX": str(index), "KB_MODEL": "hashing", "KB_RERANKER": "none", "KB_ANSWER_THRESHOLD": "0.2",
             "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3")}
 
 

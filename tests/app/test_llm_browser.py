@@ -22,7 +22,7 @@ BAD = "It must be sent nine working days ahead [1]."
 
 @pytest.fixture
 def llm_env(built: KnowledgeBase, settings, tmp_path: Path, stub) -> dict[str, str]:
-    return {"KB_INDEX": str(settings.index), "KB_MODEL": "hashing", "KB_ANSWER_THRESHOLD": "0.2",
+    return {"KB_INDEX": str(settings.index), "KB_MODEL": "hashing", "KB_RERANKER": "none", "KB_ANSWER_THRESHOLD": "0.2",
             "KB_UPLOADS": str(tmp_path / "uploads"), "KB_FEEDBACK_DB": str(tmp_path / "feedback.sqlite3"),
             "KB_READER": "llm", "KB_LLM_BASE_URL": stub.url, "KB_LLM_MODEL": "stub-model"}
 

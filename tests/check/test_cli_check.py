@@ -20,6 +20,7 @@ CLEAN = (ROOT / "eval" / "drafts" / "en-report-clean.txt").read_text(encoding="u
 @pytest.fixture
 def run(rules_kb, settings, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_INDEX", str(settings.index))
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
@@ -84,6 +85,7 @@ def test_a_chinese_draft_is_checked_with_the_chinese_rules(run, tmp_path: Path) 
 
 def test_check_without_an_index_says_what_to_ingest(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_INDEX", str(tmp_path / "none"))
     draft = write(tmp_path / "d.txt", CLEAN)
     result = CliRunner().invoke(cli, ["check", str(draft)])

@@ -199,6 +199,7 @@ def test_beir_names_the_missing_file_and_the_layout(beir: Path, tmp_path: Path) 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, list(args), catch_exceptions=False)

@@ -16,6 +16,7 @@ CITATION_KEYS = {"n", "doc_id", "title", "source", "section", "page", "score", "
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
     monkeypatch.setenv("KB_INDEX", str(tmp_path / "index"))
     monkeypatch.chdir(tmp_path)

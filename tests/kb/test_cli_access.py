@@ -16,6 +16,7 @@ from tests.kb.test_leaks import SECRET, SECRET_ID, SECRET_NUMBER
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch, corpus: Path):
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
     monkeypatch.setenv("KB_INDEX", str(tmp_path / "index"))
     monkeypatch.delenv("KB_USER", raising=False)

@@ -121,6 +121,7 @@ def test_a_fold_is_scored_alone_and_named_in_the_results(dataset: Path, tmp_path
     assert result["queries"] == 2 and result["fold"] == "a"
     assert result["encoder"] == {"name": "hashing-256", "dim": 256, "max_tokens": 256, "backend": "hashing"}
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     run = CliRunner().invoke(cli, ["eval", "obliqa", str(dataset), "--fold", "b", "--no-baseline",
                                    "--results", str(tmp_path / "results")])
     assert run.exit_code == 0, run.output

@@ -39,6 +39,7 @@ def test_load_limits_carry_the_ocr_settings(tmp_path: Path, monkeypatch) -> None
 
 def test_kb_ask_says_a_cited_page_was_read_by_ocr(tmp_path: Path, monkeypatch, corpus: Path, scanned_pdf: Path) -> None:
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
     monkeypatch.setenv("KB_INDEX", str(tmp_path / "index"))
     monkeypatch.chdir(tmp_path)

@@ -18,6 +18,7 @@ GOOD = "A meeting notice is sent at least three working days before the meeting 
 @pytest.fixture
 def run(tmp_path: Path, monkeypatch, corpus: Path, stub):
     monkeypatch.setenv("KB_MODEL", "hashing")
+    monkeypatch.setenv("KB_RERANKER", "none")  # the hashing encoder: no learned models
     monkeypatch.setenv("KB_ANSWER_THRESHOLD", "0.2")
     monkeypatch.setenv("KB_INDEX", str(tmp_path / "index"))
     monkeypatch.setenv("KB_LLM_BASE_URL", stub.url)
