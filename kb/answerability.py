@@ -131,7 +131,7 @@ def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10
         encoder: str = "") -> Answerability:
     """A logistic regression on rows ``x`` and labels ``y`` (1 answerable), with its threshold: the
     highest one that refuses at most ``max_refused`` of the answerable rows. Below ``unsure``, the
-    probability that refuses half as many answerable rows, a refusal is sure."""
+    lowest probability of an answerable row, a refusal is sure."""
     from sklearn.linear_model import LogisticRegression
 
     mean, scale = x.mean(axis=0), x.std(axis=0)
@@ -142,6 +142,8 @@ def fit(x: np.ndarray, y: np.ndarray, trained_on: str, max_refused: float = 0.10
     p = np.array([fitted.probability_of(row) for row in x])
     answerable = np.sort(p[y == 1])
     threshold = float(answerable[int(max_refused * len(answerable))]) if len(answerable) else 0.5
-    unsure = float(answerable[int(max_refused / 2 * len(answerable))]) if len(answerable) else threshold
+    # A refusal is sure only below every answerable row it was fitted on; between that and the
+    # threshold, the closest passages are offered as possibly related.
+    unsure = float(answerable[0]) if len(answerable) else threshold
     return Answerability(fitted.mean, fitted.scale, fitted.weights, fitted.bias, threshold, min(unsure, threshold),
                          trained_on, reranker, encoder)

@@ -28,6 +28,7 @@ def test_the_threshold_refuses_at_most_the_share_asked_of_the_answerable() -> No
     assert (p[y == 1] < model.threshold).mean() <= 0.10 + 1e-9
     assert (p[y == 0] < model.threshold).mean() > 0.5
     assert model.unsure <= model.threshold
+    assert model.unsure == pytest.approx(p[y == 1].min())  # a refusal is sure only below every answerable row
     assert model.weights[2] > 0 > model.weights[4]
 
 
