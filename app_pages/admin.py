@@ -35,7 +35,9 @@ with activity:
     st.dataframe(pd.DataFrame([{"time": e.time.replace("T", " ")[:19], "user": e.user, "action": e.action,
                                 "detail": e.detail, "documents": "; ".join(e.docs)} for e in events],
                               columns=["time", "user", "action", "detail", "documents"]),
-                 hide_index=True, width="stretch", key="admin-events")
+                 hide_index=True, width="stretch", key="admin-events",
+                 column_config={c: st.column_config.TextColumn(t(f"admin.col.{c}"))
+                                for c in ("time", "user", "action", "detail", "documents")})
     st.download_button(t("admin.csv"), to_csv(events), file_name=f"activity-{since}-{until}.csv",
                        mime="text/csv", key="admin-csv")
 
@@ -47,7 +49,9 @@ with people:
         rows.append({"user": name, "role": t(f"role.{p.role}"), "clearance": t(f"level.{LEVELS[p.clearance]}"),
                      "groups": ", ".join(p.groups)})
     st.dataframe(pd.DataFrame(rows, columns=["user", "role", "clearance", "groups"]), hide_index=True,
-                 width="stretch", key="admin-users")
+                 width="stretch", key="admin-users",
+                 column_config={c: st.column_config.TextColumn(t(f"admin.col.{c}"))
+                                for c in ("user", "role", "clearance", "groups")})
     with st.form("add-user", clear_on_submit=True):
         st.markdown(f"**{t('admin.add_user')}**")
         name = st.text_input(t("login.name"))

@@ -123,11 +123,11 @@ event = st.dataframe(
     # The short columns at their width, the title taking the rest; passages and ingest time are in the document.
     column_order=("title", "type", "date", "number", "status", "level"),
     column_config={
-        # Sized to fit beside the sidebar at 1400 pixels; a wider window gives the title the rest.
+        # Sized to fit beside the sidebar at 1400 pixels, level included; a wider window gives the title the rest.
         "title": st.column_config.TextColumn(t("col.title"), width=310),
         "type": st.column_config.TextColumn(t("col.type"), width=118),
         "date": st.column_config.TextColumn(t("col.date"), width=92),
-        "number": st.column_config.TextColumn(t("col.number"), width=288),
+        "number": st.column_config.TextColumn(t("col.number"), width=200),
         "status": st.column_config.TextColumn(t("col.status"), width=96),
         "level": st.column_config.TextColumn(t("col.level"), width=96),
         "passages": st.column_config.NumberColumn(t("col.passages")),
