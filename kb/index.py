@@ -888,9 +888,13 @@ class KnowledgeBase:
         fresh: list[tuple[DocRecord, list[Chunk]]],
         progress: Progress | None,
     ) -> None:
-        """Write a new generation from ``base`` less ``removed`` plus ``fresh``, then switch to it."""
+        """Write a new generation from ``base`` less ``removed`` plus ``fresh``, then switch to it.
+
+        A new chunk whose text a removed chunk of the same document had keeps that chunk's vector
+        (the vector is the encoder's of the text alone), so an edited file re-embeds only what changed.
+        """
         new_chunks = [c for _, chunks in fresh for c in chunks]
-        vectors = self._encode([c.text for c in new_chunks], progress)
+        vectors = self._vectors_for(base, removed, new_chunks, progress)
         for doc_id in removed:
             records.pop(doc_id, None)
         for rec, _ in fresh:
@@ -907,6 +911,23 @@ class KnowledgeBase:
         self._install(Snapshot(records, chunks, dense, lexical))
         if progress:
             progress("indexing", 1, 1)
+
+    def _vectors_for(self, base: Snapshot, removed: set[str], chunks: list[Chunk],
+                     progress: Progress | None) -> np.ndarray:
+        """Vectors of ``chunks``: those of removed chunks with the same document and text, the rest encoded."""
+        earlier = {(c.doc_id, c.text): vid for c, vid in zip(base.chunks, base.vector_ids.tolist())
+                   if c.doc_id in removed} if removed else {}
+        kept = [i for i, c in enumerate(chunks) if (c.doc_id, c.text) in earlier]
+        todo = [i for i, c in enumerate(chunks) if (c.doc_id, c.text) not in earlier]
+        vectors = np.zeros((len(chunks), self.encoder.dim), dtype=np.float32)
+        if kept:
+            vectors[kept] = base.dense.vectors(np.array([earlier[(chunks[i].doc_id, chunks[i].text)] for i in kept],
+                                                        dtype=np.int64))
+        if todo:
+            vectors[todo] = self._encode([chunks[i].text for i in todo], progress)
+        elif progress:
+            progress("embedding", 0, 0)
+        return vectors
 
     def _install(self, snapshot: Snapshot) -> None:
         """Make what was just written the loaded snapshot, with its manifest."""

@@ -86,6 +86,27 @@ def test_changed_file_replaces_its_chunks(built: KnowledgeBase, corpus: Path, se
     assert not any("three years" in t for t in texts)
 
 
+def test_an_edited_file_re_embeds_only_its_changed_chunks(settings, tmp_path: Path) -> None:
+    from tests.conftest import write
+
+    paragraphs = [f"Article {n} The division {n} keeps register {n} of the archive for {n} years and reports it."
+                  for n in range(1, 41)]
+    path = write(tmp_path / "docs" / "long-rules.md", "# Long Rules\n\n" + "\n\n".join(paragraphs) + "\n")
+    encoder = CountingEncoder()
+    kb = KnowledgeBase(settings.replace(chunk_tokens=40, min_chunk_tokens=5), encoder)
+    kb.ingest([tmp_path / "docs"])
+    chunks = len(kb.snapshot)
+    assert chunks >= 10
+    encoder.encoded = 0
+    path.write_text(path.read_text().replace("register 7 of", "register seven of"))
+    assert statuses(kb.ingest([tmp_path / "docs"]))["long-rules.md"] == "replaced"
+    assert 1 <= encoder.encoded <= 2  # the chunk that changed (and at most its neighbour), not all of them
+    fresh = KnowledgeBase(settings.replace(index=tmp_path / "fresh", chunk_tokens=40, min_chunk_tokens=5),
+                          HashingEncoder())
+    fresh.ingest([tmp_path / "docs"])
+    assert np.allclose(kb.snapshot.vectors, fresh.snapshot.vectors, atol=1e-6)  # the same vectors as a full ingest
+
+
 def test_remove_deletes_a_document_and_its_vectors(built: KnowledgeBase, settings) -> None:
     before = len(built.snapshot)
     gone = built.remove("minutes/2024-04-18-flood")
