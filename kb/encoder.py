@@ -10,7 +10,6 @@ vectors to within bf16 rounding.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from functools import cached_property
@@ -20,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from kb.config import BACKENDS, default_cache_dir
+from kb.model_dir import check_model_dir, read_max_seq_length
 from kb.errors import KbError
 
 
@@ -76,12 +76,12 @@ class SentenceTransformerEncoder:
                 model re-encodes the index from its staging directory, then moves to ``path``.
         """
         files = files or path
-        _check_model_dir(files)
+        check_model_dir(files)
         self.path = path
         self.files = files
         self.batch_size = batch_size
         self.name = path.name if path != packaged_model_dir_or_none() else PACKAGED_NAME
-        self.max_tokens = _read_max_seq_length(files)
+        self.max_tokens = read_max_seq_length(files)
         self._lock = threading.RLock()
 
     @property
@@ -153,31 +153,11 @@ class SentenceTransformerEncoder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def _check_model_dir(path: Path) -> None:
-    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-        raise KbError(
-            f"model directory {path} holds no sentence-transformers model "
-            "(no modules.json or config.json); set KB_MODEL to a local model directory"
-        )
-
-
 def packaged_model_dir_or_none() -> Path | None:
     try:
         return packaged_model_dir()
     except KbError:
         return None
-
-
-def _read_max_seq_length(path: Path) -> int:
-    # sentence-transformers < 6 writes max_seq_length to sentence_bert_config.json;
-    # 6 leaves it to the tokenizer's model_max_length.
-    for name, key in (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length")):
-        config = path / name
-        if config.is_file():
-            value = json.loads(config.read_text(encoding="utf-8")).get(key)
-            if isinstance(value, int) and 0 < value <= 100_000:  # HF writes 1e30 for "no limit"
-                return value
-    return 256
 
 
 _WORD = re.compile(r"[a-z0-9]+|[\u3400-\u9fff]", re.IGNORECASE)

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import KbError
+from kb.model_dir import check_model_dir, read_max_seq_length
 from kb.process import pid_alive
 
 EXPORT_VERSION = 1  # bump when the exported graph or the cache layout changes
@@ -271,16 +272,14 @@ class OpenVinoEncoder:
             name: The encoder's name; default the directory's.
             files: Where to read the model from when that is not yet ``path`` (see make_encoder).
         """
-        from kb.encoder import _check_model_dir, _read_max_seq_length
-
         files = files or path
-        _check_model_dir(files)
+        check_model_dir(files)
         self.path = path
         self.files = files
         self.cache_dir = cache_dir
         self.batch_size = batch_size
         self.name = name or path.name
-        self.max_tokens = _read_max_seq_length(files)
+        self.max_tokens = read_max_seq_length(files)
         self._init_lock = threading.RLock()  # one conversion and one compilation, whoever asks first
 
     @cached_property
