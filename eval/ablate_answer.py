@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from kb.config import ANSWER_STEPS, load_settings
-from kb.gold import read_gold, run_gold
+from kb.bench.gold import read_gold, run_gold
 from kb.index import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from kb.config import load_settings
-from kb.evaluate import average_precision_at, fold_of, obliqa_questions, recall_at
+from kb.bench.evaluate import average_precision_at, fold_of, obliqa_questions, recall_at
 from kb.fusion import minmax, top_k
 from kb.index import KnowledgeBase
 from kb.lexical import Tokenizer, with_pairs

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from kb.evaluate import average_precision_at, recall_at
+from kb.bench.evaluate import average_precision_at, recall_at
 from kb.lexical import Tokenizer, with_pairs
 
 ASKING_ZH = sorted("请问 什么 怎么办 怎么样 怎么 怎样 如何 是否 可以 可不可以 能否 能不能 是不是 有没有 哪些 哪个 哪里 为什么 为何 多少 吗 呢 吧 谁".split(), key=len, reverse=True)

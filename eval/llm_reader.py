@@ -5,7 +5,7 @@
 
 Indexes corpus/ afresh (packaged encoder, default settings), asks every question of each
 set through both readers, and writes eval/results/llm-reader.json with, per set and reader:
-citation accuracy (found, and the first citation is a gold section, as kb.gold scores it),
+citation accuracy (found, and the first citation is a gold section, as kb.bench.gold scores it),
 not-found accuracy, answered rate, figure agreement (the share of the figures of the gold
 answer that the answer states), and for the llm reader the share of sentences the checker
 dropped, fallbacks by cause, and latency. Replies are cached by prompt (--cache), so a rerun
@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kb.config import load_settings  # noqa: E402
-from kb.evaluate import percentile  # noqa: E402
-from kb.gold import matches, read_gold  # noqa: E402
+from kb.bench.evaluate import percentile  # noqa: E402
+from kb.bench.gold import matches, read_gold  # noqa: E402
 from kb.index import KnowledgeBase  # noqa: E402
 from kb.readers.grounding import CHECKS, MIN_SUPPORT, Grounding, claim, figures, markers  # noqa: E402
 from kb.readers.llm import ChatClient, LlmReader, build_messages, choose_passages  # noqa: E402

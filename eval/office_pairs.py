@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from kb.config import load_settings
-from kb.gold import in_fold, matches, read_gold
+from kb.bench.gold import in_fold, matches, read_gold
 from kb.index import KnowledgeBase
 from kb.rerank import passage_text
 

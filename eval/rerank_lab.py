@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.evaluate import FOLDS, average_precision_at, fold_of, ndcg_at, obliqa_index, obliqa_questions, recall_at
-from kb.evaluate import reciprocal_rank_at
+from kb.bench.evaluate import FOLDS, average_precision_at, fold_of, ndcg_at, obliqa_index, obliqa_questions, recall_at
+from kb.bench.evaluate import reciprocal_rank_at
 
 DEPTH = 50
 

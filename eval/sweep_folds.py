@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.config import load_settings
-from kb.evaluate import CURVE, obliqa_index, obliqa_questions, score_run
+from kb.bench.evaluate import CURVE, obliqa_index, obliqa_questions, score_run
 from kb.search import Searcher
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.config import load_settings
-from kb.evaluate import average_precision_at, obliqa_questions, recall_at
+from kb.bench.evaluate import average_precision_at, obliqa_questions, recall_at
 from kb.fusion import fuse, top_k
 from kb.index import KnowledgeBase
 

@@ -24,8 +24,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from kb.config import Settings, _coerce, load_settings
-from kb.benchmarks import beir_questions
-from kb.evaluate import CURVE, obliqa_index, obliqa_questions, score_run
+from kb.bench.benchmarks import beir_questions
+from kb.bench.evaluate import CURVE, obliqa_index, obliqa_questions, score_run
 from kb.index import KnowledgeBase
 from kb.search import Searcher
 

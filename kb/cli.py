@@ -544,8 +544,8 @@ def tune(ctx, pairs, output, epochs, batch_size, lr, max_seq_length, force, no_r
     """
     import dataclasses
 
-    from kb.tune import RerankParams, TuneParams, read_pairs, tune_reranker
-    from kb.tune import tune as run_tune
+    from kb.bench.tune import RerankParams, TuneParams, read_pairs, tune_reranker
+    from kb.bench.tune import tune as run_tune
 
     kb = _kb(ctx)
     rows = read_pairs(pairs)
@@ -668,14 +668,14 @@ def obliqa(dataset: Path, split: str, mode: str, workdir: Path | None, no_baseli
 
     from kb.config import load_settings
     from kb.encoder import PACKAGED_NAME
-    from kb.evaluate import run_obliqa_passages
+    from kb.bench.evaluate import run_obliqa_passages
 
     settings = load_settings()
     with tempfile.TemporaryDirectory(prefix="kb-eval-") as tmp:
         if mode == "files":
             if fold:
                 raise KbError("--fold is for passage mode: drop --mode files, or drop --fold")
-            from kb.benchmarks import run_obliqa_files
+            from kb.bench.benchmarks import run_obliqa_files
 
             result = run_obliqa_files(dataset, split, settings, workdir or Path(tmp), baselines=baselines)
         else:
@@ -710,8 +710,8 @@ def obliqa_pairs(ctx, dataset: Path, split: str, fold: str | None, output: Path,
     import tempfile
 
     from kb.config import load_settings
-    from kb.evaluate import obliqa_pairs as export
-    from kb.evaluate import obliqa_reranker_pairs
+    from kb.bench.evaluate import obliqa_pairs as export
+    from kb.bench.evaluate import obliqa_reranker_pairs
 
     if negatives is None:
         written = export(dataset, split, fold, output, negatives=hard_negatives)
@@ -739,7 +739,7 @@ def answerability(dataset: Path, workdir: Path, output: Path, max_refused: float
     """
     from kb.answerability import fit
     from kb.config import load_settings
-    from kb.evaluate import answerability_data, obliqa_index, obliqa_questions, refusal_rates
+    from kb.bench.evaluate import answerability_data, obliqa_index, obliqa_questions, refusal_rates
 
     kb = obliqa_index(dataset, workdir, load_settings())
     xa, ya = answerability_data(kb, obliqa_questions(dataset, "dev", "a"))
@@ -776,8 +776,8 @@ def answerability_gold(questions: Path, fold: str, corpus: Path, workdir: Path, 
     """
     from kb.answerability import fit
     from kb.config import load_settings
-    from kb.evaluate import gold_answerability_data, refusal_rates
-    from kb.gold import in_fold, read_gold
+    from kb.bench.evaluate import gold_answerability_data, refusal_rates
+    from kb.bench.gold import in_fold, read_gold
     from kb.index import KnowledgeBase
 
     kb = KnowledgeBase(load_settings().replace(index=workdir / "index"))
@@ -815,7 +815,7 @@ def beir(dataset: Path, split: str, workdir: Path | None, baselines: bool, resul
     """Score retrieval on a dataset in the BEIR layout (corpus.jsonl, queries.jsonl, qrels/<split>.tsv)."""
     import tempfile
 
-    from kb.benchmarks import run_beir
+    from kb.bench.benchmarks import run_beir
     from kb.config import load_settings
 
     with tempfile.TemporaryDirectory(prefix="kb-beir-") as tmp:
@@ -827,7 +827,7 @@ def beir(dataset: Path, split: str, workdir: Path | None, baselines: bool, resul
 
 def _report(result: dict, stem: Path, title: str, keys: tuple[str, ...], as_json: bool) -> None:
     """Write a benchmark's JSON (and with baselines its chart) to ``stem``, then print it."""
-    from kb.evaluate import markdown_table, recall_chart
+    from kb.bench.evaluate import markdown_table, recall_chart
 
     stem.parent.mkdir(parents=True, exist_ok=True)
     json_path, png_path = Path(f"{stem}.json"), Path(f"{stem}.png")
@@ -856,7 +856,7 @@ def gold(gold_file: Path, corpus: Path, show_misses: bool, as_json: bool) -> Non
     import tempfile
 
     from kb.config import load_settings
-    from kb.gold import read_gold, run_gold
+    from kb.bench.gold import read_gold, run_gold
     from kb.index import KnowledgeBase
 
     questions = read_gold(gold_file)

@@ -44,7 +44,7 @@ class Settings:
     Attributes:
         index: Index directory.
         model: Encoder: "" for the model the index was built with (a tuned
-            one, see kb.tune), else the packaged all-MiniLM-L6-v2; a local
+            one, see kb.bench.tune), else the packaged all-MiniLM-L6-v2; a local
             sentence-transformers directory; "all-MiniLM-L6-v2" for the
             packaged model by name; or "hashing" for the offline
             bag-of-words encoder used in tests.

@@ -10,7 +10,7 @@ import pytest
 from ingest.chunkers import chunk_document
 from ingest.loaders import iter_files, load_file
 from kb.config import Settings
-from kb.gold import matches, read_gold
+from kb.bench.gold import matches, read_gold
 from kb.index import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[1]

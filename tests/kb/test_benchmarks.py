@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.benchmarks import (
+from kb.bench.benchmarks import (
     NormalisedText, SpanQuestion, covered_gold, covers, run_beir, run_obliqa_files, score_spans,
 )
 from kb.cli import cli
 from kb.config import Settings
 from kb.errors import KbError
-from kb.evaluate import Question, score_run
+from kb.bench.evaluate import Question, score_run
 
 BOARD = """\
 1.\tMEETINGS

@@ -9,11 +9,11 @@ import pytest
 
 from kb.config import Settings
 from kb.errors import KbError
-from kb.evaluate import (
+from kb.bench.evaluate import (
     average_precision_at, fold_of, markdown_table, ndcg_at, obliqa_pairs, obliqa_questions, obliqa_to_jsonl, recall_at,
     recall_chart, run_obliqa_passages,
 )
-from kb.tune import read_pairs
+from kb.bench.tune import read_pairs
 
 PASSAGES = {
     1: [("1.", "INTRODUCTION"), ("1.1", "Meeting notices"),
@@ -130,7 +130,7 @@ def test_a_fold_is_scored_alone_and_named_in_the_results(dataset: Path, tmp_path
 
 
 def test_the_sweeps_index_is_built_once_and_reused(dataset: Path, tmp_path: Path, settings) -> None:
-    from kb.evaluate import obliqa_index
+    from kb.bench.evaluate import obliqa_index
 
     kb = obliqa_index(dataset, tmp_path / "w", settings)
     assert len(kb.snapshot.chunks) > 0

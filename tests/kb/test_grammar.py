@@ -71,7 +71,7 @@ def test_an_article_line_leading_into_its_items_is_labelled_by_its_number() -> N
 
 
 def test_a_gold_section_matches_the_same_article_however_labelled() -> None:
-    from kb.gold import matches
+    from kb.bench.gold import matches
 
     gold = (("regulations/reception-rules", "Article 9 Reception plans are approved as follows"),)
     assert matches("regulations/reception-rules", "Chapter 2 Plans > Article 9", gold)

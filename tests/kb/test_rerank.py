@@ -27,7 +27,7 @@ def test_settings_name_none_or_a_directory(tmp_path: Path) -> None:
 
 
 def test_pairs_without_negatives_train_no_reranker(tmp_path: Path) -> None:
-    from kb.tune import Pair, tune_reranker
+    from kb.bench.tune import Pair, tune_reranker
 
     with pytest.raises(KbError, match="a reranker learns from negatives too"):
         tune_reranker([Pair("q", "p")], tmp_path / "reranker")
@@ -36,7 +36,7 @@ def test_pairs_without_negatives_train_no_reranker(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_trained_reranker_is_exported_loaded_and_prefers_what_it_learned(tmp_path: Path) -> None:
-    from kb.tune import Pair, RerankParams, tune_reranker
+    from kb.bench.tune import Pair, RerankParams, tune_reranker
 
     answer = "Article 21 The notice of a plenary meeting is sent 5 working days before the meeting."
     other = "Article 22 A meeting notice states the name of the meeting, its date, venue and agenda."

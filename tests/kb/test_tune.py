@@ -14,7 +14,7 @@ from kb.config import Settings
 from kb.encoder import SentenceTransformerEncoder, make_encoder
 from kb.errors import IndexMismatchError, KbError
 from kb.index import KnowledgeBase
-from kb.tune import Pair, TuneParams, read_pairs, tune
+from kb.bench.tune import Pair, TuneParams, read_pairs, tune
 
 # Office questions asked in other words than the passages use, so that the
 # packaged model ranks some answers low and tuning has room to improve.
@@ -136,12 +136,12 @@ def test_the_hashing_encoder_cannot_be_tuned(tmp_path: Path) -> None:
 
 
 def test_failed_training_leaves_the_index_and_no_model(built: KnowledgeBase, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("kb.tune.base_encoder", lambda kb: make_encoder(""))
+    monkeypatch.setattr("kb.bench.tune.base_encoder", lambda kb: make_encoder(""))
 
     def explode(*args, **kwargs):
         raise RuntimeError("out of memory")
 
-    monkeypatch.setattr("kb.tune._train", explode)
+    monkeypatch.setattr("kb.bench.tune._train", explode)
     before = (built.path / "manifest.json").read_bytes()
     with pytest.raises(KbError, match=r"training failed \(RuntimeError: out of memory\); the index and .* are unchanged"):
         tune(built, SOME_PAIRS, tmp_path / "model")
@@ -155,7 +155,7 @@ def test_failed_reencode_keeps_the_model_in_place_and_the_index(built: Knowledge
     out.mkdir()
     (out / "config.json").write_text("{}")
     (out / "old.txt").write_text("the model the index may use")
-    monkeypatch.setattr("kb.tune.base_encoder", lambda kb: make_encoder(""))
+    monkeypatch.setattr("kb.bench.tune.base_encoder", lambda kb: make_encoder(""))
     seen = {}
 
     def fake_train(base, pairs, params, staged: Path, progress):
@@ -167,7 +167,7 @@ def test_failed_reencode_keeps_the_model_in_place_and_the_index(built: Knowledge
         seen["path"], seen["files"] = encoder.path, encoder.files
         raise KbError("disk full")
 
-    monkeypatch.setattr("kb.tune._train", fake_train)
+    monkeypatch.setattr("kb.bench.tune._train", fake_train)
     monkeypatch.setattr(KnowledgeBase, "reencode", refuse)
     before = (built.path / "manifest.json").read_bytes()
     with pytest.raises(KbError, match="disk full"):
@@ -259,7 +259,7 @@ def test_cli_tune_prints_a_summary_and_refuses_bad_pairs(tmp_path: Path, monkeyp
 
 
 def test_batches_larger_than_the_slice_use_the_cached_loss(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr("kb.tune.MINI_BATCH", 4)
+    monkeypatch.setattr("kb.bench.tune.MINI_BATCH", 4)
     kb = KnowledgeBase(Settings(index=tmp_path / "index"))
     params = TuneParams(epochs=1, batch_size=8, max_seq_length=16)
     report = tune(kb, [Pair(q, p) for q, p in PAIRS[:8]], tmp_path / "m", params, reindex=False)

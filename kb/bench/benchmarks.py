@@ -7,7 +7,7 @@
 * BEIR: any dataset in the BEIR layout, indexed as pre-chunked passages and
   scored like ObliQA's passage mode.
 
-Passage mode and the shared metrics live in kb.evaluate.
+Passage mode and the shared metrics live in kb.bench.evaluate.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.errors import KbError
-from kb.evaluate import CURVE, Question, _peak_rss_mb, index_and_score, passage_key, percentile
+from kb.bench.evaluate import CURVE, Question, _peak_rss_mb, index_and_score, passage_key, percentile
 
 COVER_SHARE = 0.8  # a chunk inside a longer gold passage counts when this share of it is gold text
 
@@ -127,7 +127,7 @@ def _span_metrics(covered: Sequence[frozenset[str]], n_gold: int, k: int) -> tup
     """Recall@k, AP@k, nDCG@k, RR@k and the Recall@1..CURVE curve when chunk r covers ``covered[r - 1]``.
 
     A rank is a hit when its chunk covers a gold passage no higher chunk
-    covered; with one gold id per chunk this is exactly kb.evaluate's scoring.
+    covered; with one gold id per chunk this is exactly kb.bench.evaluate's scoring.
     """
     seen: set[str] = set()
     hit_ranks, curve = [], []
@@ -146,7 +146,7 @@ def _span_metrics(covered: Sequence[frozenset[str]], n_gold: int, k: int) -> tup
 
 
 def score_spans(questions: Sequence[SpanQuestion], retrieve: Callable[[str], list[Span]], k: int = 10) -> dict:
-    """Like kb.evaluate.score_run, with chunks scored by span overlap with the gold passages.
+    """Like kb.bench.evaluate.score_run, with chunks scored by span overlap with the gold passages.
 
     ``retrieve`` returns the ranked chunks as spans; only it is timed.
     """

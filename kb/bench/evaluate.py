@@ -522,7 +522,7 @@ def answerability_data(kb: KnowledgeBase, questions: Sequence[Question]) -> tupl
 
 
 def gold_answerability_data(kb: KnowledgeBase, questions) -> tuple[np.ndarray, np.ndarray]:
-    """Features (kb.answerability) of gold-format questions (kb.gold) as `kb ask` searches them, labelled
+    """Features (kb.answerability) of gold-format questions (kb.bench.gold) as `kb ask` searches them, labelled
     by ``answerable``. With a reranker, only the questions it reads (a model trained on its signals
     decides nothing else: kb.answer falls back to the similarity threshold there)."""
     from kb.answer import PASSAGES

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KbError
-from kb.evaluate import percentile
+from kb.bench.evaluate import percentile
 from kb.types import Hit
 
 
@@ -40,7 +40,7 @@ def read_gold(path: Path) -> list[GoldQuestion]:
             out.append(GoldQuestion(row["id"], row["kind"], row["question"], bool(row["answerable"]), gold,
                                     row.get("answer", "")))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise KbError(f"{path}:{n}: not a gold entry ({exc}); see kb/gold.py for the format") from None
+            raise KbError(f"{path}:{n}: not a gold entry ({exc}); see kb/bench/gold.py for the format") from None
         if out[-1].answerable and not gold:
             raise KbError(f"{path}:{n}: answerable question {row['id']} has no gold section")
     return out
