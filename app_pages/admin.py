@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from kb.access import LEVELS, ROLES
-from kb.activity import ACTIONS, ActivityLog, to_csv
+from kb.services.activity import ACTIONS, ActivityLog, to_csv
 from kb.errors import KbError
-from kb.users import UserDirectory
+from kb.services.users import UserDirectory
 from app_pages.common import escape, knowledge_base
 from app_pages.i18n import error, t
 

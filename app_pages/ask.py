@@ -7,7 +7,7 @@ import time
 import streamlit as st
 
 from kb.errors import KbError
-from kb.followup import contextualize
+from kb.services.followup import contextualize
 from kb.messages import answer_text
 from kb.types import Answer, SentenceCheck
 from app_pages.common import escape, feedback_store, knowledge_base, sidebar_filters, source_card

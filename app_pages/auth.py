@@ -11,10 +11,10 @@ from __future__ import annotations
 import streamlit as st
 
 from kb.access import LEVELS, Principal
-from kb.activity import ActivityLog
+from kb.services.activity import ActivityLog
 from kb.config import load_settings
 from kb.errors import KbError
-from kb.users import UserDirectory
+from kb.services.users import UserDirectory
 from app_pages.i18n import error, t
 
 _PERSON = "_person"

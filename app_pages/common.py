@@ -13,10 +13,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from kb.activity import ActivityLog
+from kb.services.activity import ActivityLog
 from kb.config import load_settings
 from kb.errors import KbError
-from kb.feedback import FeedbackStore
+from kb.services.feedback import FeedbackStore
 from kb.index import KnowledgeBase
 from kb.messages import status_clause
 from kb.sentences import without_headings

@@ -13,7 +13,7 @@ from kb.access import LEVELS
 from kb.errors import KbError, RemovalRefusedError
 from kb.precedent import similar_documents
 from kb.types import DOC_TYPES, Chunk
-from kb.uploads import ingest_uploads
+from kb.services.uploads import ingest_uploads
 from app_pages.common import escape, knowledge_base
 from app_pages.i18n import error, kind_label, status_name, t
 
@@ -57,7 +57,7 @@ if editor:
         # after one is done.
         batch = st.session_state.setdefault("upload-batch", 0)
         with st.form("upload"):
-            # The widget states the same limit (it takes whole megabytes); kb.uploads enforces the setting.
+            # The widget states the same limit (it takes whole megabytes); kb.services.uploads enforces the setting.
             files = st.file_uploader(t("library.files"), accept_multiple_files=True, key=f"upload-files-{batch}",
                                      max_upload_size=max(1, math.ceil(limit_mb)))
             doc_type = st.selectbox(t("library.type"), DOC_TYPES, index=None, format_func=kind_label, key="upload-type",

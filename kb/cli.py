@@ -34,7 +34,7 @@ def _t(ctx: click.Context, key: str, **fields) -> str:
 
 def _kb(ctx: click.Context):
     """The knowledge base as the person asking sees it (--as / KB_USER, when users are configured)."""
-    from kb.activity import ActivityLog
+    from kb.services.activity import ActivityLog
     from kb.config import load_settings
     from kb.index import KnowledgeBase
 
@@ -46,7 +46,7 @@ def _kb(ctx: click.Context):
 
 def _person(ctx: click.Context, settings):
     """The configured user --as names; None on a single-user install (no users file)."""
-    from kb.users import UserDirectory
+    from kb.services.users import UserDirectory
 
     name = ctx.find_root().obj.get("as")
     users = UserDirectory(settings.users)
@@ -386,7 +386,7 @@ def users() -> None:
 def _user_directory(ctx: click.Context):
     """The users file, once the person asking may manage it: anyone while it has no users, then admins."""
     from kb.config import load_settings
-    from kb.users import UserDirectory
+    from kb.services.users import UserDirectory
 
     settings = load_settings(index=ctx.find_root().obj.get("index"))
     person = _person(ctx, settings)
@@ -405,7 +405,7 @@ def _user_directory(ctx: click.Context):
 @click.pass_context
 def users_add(ctx, name, role, clearance, groups, password_stdin) -> None:
     """Add a user, or change one (a new password, role, clearance and groups)."""
-    from kb.activity import ActivityLog
+    from kb.services.activity import ActivityLog
 
     directory, person, settings = _user_directory(ctx)
     if password_stdin:
@@ -424,7 +424,7 @@ def users_add(ctx, name, role, clearance, groups, password_stdin) -> None:
 @click.pass_context
 def users_remove(ctx, name) -> None:
     """Remove a user."""
-    from kb.activity import ActivityLog
+    from kb.services.activity import ActivityLog
 
     directory, person, settings = _user_directory(ctx)
     directory.remove(name)
@@ -455,7 +455,7 @@ def users_list(ctx) -> None:
 @click.pass_context
 def activity(ctx, user, actions, since, until, as_csv, limit) -> None:
     """Who did what (the activity log); admins only once users are configured."""
-    from kb.activity import ActivityLog, to_csv
+    from kb.services.activity import ActivityLog, to_csv
     from kb.config import load_settings
 
     settings = load_settings(index=ctx.find_root().obj.get("index"))

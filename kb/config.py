@@ -145,10 +145,10 @@ class Settings:
             "drop" leaves it out, "mark" shows it marked as unsupported.
         audit_log: A JSONL file where each model prompt and reply is appended;
             "" for none.
-        users: The users file (kb.users): who may log in, their role,
+        users: The users file (kb.services.users): who may log in, their role,
             clearance and groups. No file, or no user in it, is a single-user
             install: no login, and that one person may do everything.
-        activity_db: SQLite file of the activity log (kb.activity): who asked,
+        activity_db: SQLite file of the activity log (kb.services.activity): who asked,
             searched, viewed, downloaded, uploaded, removed or re-indexed what.
     """
 

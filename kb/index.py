@@ -172,7 +172,7 @@ class KnowledgeBase:
         self.path = Path(settings.index)
         self._shared = _Shared(encoder)
         self.viewer = Principal.local()  # who asks: as_user gives a view for someone else
-        self.activity = None  # a kb.activity.ActivityLog that records what the viewer does, or None
+        self.activity = None  # a kb.services.activity.ActivityLog that records what the viewer does, or None
 
     # -- loading ---------------------------------------------------------------
 
@@ -231,7 +231,7 @@ class KnowledgeBase:
     def as_user(self, person: Principal, activity=None) -> KnowledgeBase:
         """This knowledge base as ``person`` sees it: searches, answers, listings and counts hold only the
         documents they may see, and writes are checked against their role. The models and the loaded
-        index are shared with this object. ``activity`` (a kb.activity.ActivityLog) records what they do."""
+        index are shared with this object. ``activity`` (a kb.services.activity.ActivityLog) records what they do."""
         view = copy.copy(self)
         view.viewer, view.activity = person, activity
         return view

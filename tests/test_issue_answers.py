@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from kb.config import Settings
-from kb.followup import contextualize
+from kb.services.followup import contextualize
 from kb.index import KnowledgeBase
 
 pytestmark = pytest.mark.slow

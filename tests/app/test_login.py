@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from kb.activity import ActivityLog
+from kb.services.activity import ActivityLog
 from kb.encoder import HashingEncoder
 from kb.index import KnowledgeBase
-from kb.users import UserDirectory
+from kb.services.users import UserDirectory
 from tests.app.test_browser import CHROMIUM, CHROMIUM_ARGS, hashing_env, serve
 from tests.conftest import write
 from tests.kb.test_leaks import SECRET, SECRET_ID, SECRET_NUMBER

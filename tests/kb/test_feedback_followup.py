@@ -8,8 +8,8 @@ import numpy as np
 
 import pytest
 
-from kb.feedback import FeedbackStore
-from kb.followup import contextualize, is_follow_up
+from kb.services.feedback import FeedbackStore
+from kb.services.followup import contextualize, is_follow_up
 from kb.index import KnowledgeBase
 
 

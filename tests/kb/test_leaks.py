@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kb.access import AccessDeniedError, Principal
-from kb.activity import ActivityLog
+from kb.services.activity import ActivityLog
 from kb.check.catalogue import Catalogue
 from kb.errors import KbError
 from kb.index import KnowledgeBase

@@ -8,7 +8,7 @@ from kb.config import Settings
 from kb.errors import KbError
 from kb.messages import CLI, LABELS, Catalogue, language_for, translate_error
 from kb.search import check_query
-from kb.uploads import check_upload
+from kb.services.uploads import check_upload
 
 
 def test_every_cli_string_is_in_both_languages_with_the_same_fields() -> None:

@@ -10,7 +10,7 @@ import pytest
 from kb.encoder import HashingEncoder
 from kb.errors import KbError
 from kb.index import KnowledgeBase
-from kb.uploads import UploadError, ingest_uploads, safe_name, save_upload
+from kb.services.uploads import UploadError, ingest_uploads, safe_name, save_upload
 
 RULE = b"# Rules on Parking\n\nArticle 1 Official cars park in the east yard of the Municipal Building.\n"
 
@@ -163,12 +163,12 @@ def test_an_upload_failing_mid_ingest_keeps_the_earlier_file_and_index(settings)
 def test_a_disk_error_while_saving_is_a_failed_file_not_a_crash(built: KnowledgeBase, monkeypatch) -> None:
     import errno
 
-    import kb.uploads
+    import kb.services.uploads
 
     def full(target, data):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(kb.uploads, "_write_atomic", full)
+    monkeypatch.setattr(kb.services.uploads, "_write_atomic", full)
     [result] = ingest_uploads(built, [("parking.md", RULE)], "regulation")
     assert result.status == "failed"
     assert "cannot be saved in" in result.reason and "No space left on device" in result.reason
@@ -176,7 +176,7 @@ def test_a_disk_error_while_saving_is_a_failed_file_not_a_crash(built: Knowledge
 
 
 def test_a_staged_upload_of_a_dead_process_is_finished_or_dropped(built: KnowledgeBase, settings) -> None:
-    from kb.uploads import STAGING, recover_staging
+    from kb.services.uploads import STAGING, recover_staging
 
     uploads = Path(settings.uploads)
     ingest_uploads(built, [("parking.md", RULE)], "regulation")

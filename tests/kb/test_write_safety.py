@@ -15,7 +15,7 @@ import pytest
 from kb.config import Settings
 from kb.encoder import HashingEncoder
 from kb.errors import IndexDamagedError, KbError, RemovalRefusedError
-from kb.feedback import FeedbackStore
+from kb.services.feedback import FeedbackStore
 from kb.index import KnowledgeBase
 from kb.types import Answer
 from tests.conftest import MEETING_RULES, write

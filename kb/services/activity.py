@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kb.sqlite_file import connect
+from kb.services.sqlite_file import connect
 
 ACTIONS = ("login", "login_failed", "logout", "ask", "search", "view", "download", "ingest", "upload", "remove",
            "reindex", "set_access", "users")
@@ -53,7 +53,7 @@ class ActivityLog:
         self.path = Path(path)
 
     def _connect(self):
-        """A connection in a transaction (kb.sqlite_file.connect)."""
+        """A connection in a transaction (kb.services.sqlite_file.connect)."""
         return connect(self.path, "activity log", "KB_ACTIVITY_DB", lambda conn: conn.executescript(_SCHEMA))
 
     def record(self, user: str, action: str, detail: str = "", docs: list[str] | tuple[str, ...] = ()) -> None:

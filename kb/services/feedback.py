@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from kb.sqlite_file import connect
+from kb.services.sqlite_file import connect
 from kb.types import Answer
 
 _SCHEMA = """
@@ -51,7 +51,7 @@ class FeedbackStore:
         self.path = Path(path)
 
     def _connect(self):
-        """A connection in a transaction (kb.sqlite_file.connect)."""
+        """A connection in a transaction (kb.services.sqlite_file.connect)."""
         return connect(self.path, "feedback file", "KB_FEEDBACK_DB", _prepare)
 
     def record(self, answer: Answer, rating: int, user: str = "") -> int:
