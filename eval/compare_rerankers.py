@@ -18,7 +18,6 @@ from pathlib import Path
 from kb.config import load_settings
 from kb.bench.gold import in_fold, read_gold, run_gold
 from kb.index import KnowledgeBase
-from kb.rerank import load_reranker
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETS = ["eval/office-train.jsonl:even", "eval/heldout.jsonl", "eval/gold.jsonl", "eval/gold-zh.jsonl"]
@@ -48,7 +47,6 @@ def main() -> None:
     results = {}
     for setting in args.rerankers:
         kb = KnowledgeBase(dataclasses.replace(settings, reranker=setting), encoder=base.encoder)
-        kb._shared.reranker = load_reranker(setting)
         row = {}
         for name, questions in sets.items():
             r = run_gold(kb, questions)

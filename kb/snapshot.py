@@ -127,8 +127,7 @@ class Snapshot:
         view.records = {d: self.records[d] for d in view.doc_ids}
         view.chunks = [self.chunks[p] for p in keep_pos]
         view.dense = DenseView(self.dense, self.vector_ids[keep_pos])
-        texts = [f"{self.records[c.doc_id].document.title}\n{c.section}\n{c.text}" for c in view.chunks]
-        view.lexical = LexicalView(self.lexical, keep_pos, texts)
+        view.lexical = LexicalView(self.lexical, keep_pos, view)
         number = np.cumsum(keep_docs) - 1
         view.chunk_doc = number[self.chunk_doc[keep_pos]] if len(keep_pos) else np.zeros(0, np.int64)
         view.vector_ids = self.vector_ids[keep_pos]
@@ -243,8 +242,8 @@ class LexicalView:
     """BM25 over a view's chunks: the whole index's scores, kept for those chunks only; a vocabulary of
     their words alone (so "unknown words" says nothing of the others)."""
 
-    def __init__(self, full: LexicalIndex, positions: np.ndarray, texts: list[str]) -> None:
-        self._full, self._positions, self._texts = full, positions, texts
+    def __init__(self, full: LexicalIndex, positions: np.ndarray, view: Snapshot) -> None:
+        self._full, self._positions, self._view = full, positions, view
         self._vocabulary: frozenset[str] | None = None
         self.size = len(positions)
 
@@ -260,5 +259,7 @@ class LexicalView:
 
     def unknown_words(self, query: str) -> tuple[list[str], int]:
         if self._vocabulary is None:
-            self._vocabulary = self._full.vocabulary_of(self._texts)
+            view = self._view  # read only when asked: the unknown-words step is off by default
+            self._vocabulary = self._full.vocabulary_of(
+                [f"{view.records[c.doc_id].document.title}\n{c.section}\n{c.text}" for c in view.chunks])
         return unknown_words(query, self._vocabulary, self._full._tokenize)
